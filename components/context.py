@@ -1,0 +1,34 @@
+"""What every component needs to know about the stack it is part of."""
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import pulumi
+
+
+@dataclass(frozen=True)
+class StackContext:
+    """Naming, tagging and data-protection rules shared by all components."""
+
+    prefix: str
+    region: str
+    environment: str
+    tags: Mapping[str, str] = field(default_factory=dict)
+    protect_data: bool = False
+
+    def name(self, thing: str) -> str:
+        """Physical name `<project>-<stack>-<thing>`."""
+        return f"{self.prefix}-{thing}"
+
+    def tags_for(self, name: str) -> dict[str, str]:
+        return {**self.tags, "Name": name}
+
+    def stateful(self, parent: pulumi.Resource, **kwargs) -> pulumi.ResourceOptions:
+        """Options for resources holding data: protected and retained when the stack protects data."""
+        return pulumi.ResourceOptions(
+            parent=parent, protect=self.protect_data, retain_on_delete=self.protect_data, **kwargs
+        )
+
+
+def stack_tags(project: str, stack: str, environment: str, user_tags: Mapping[str, str]) -> dict[str, str]:
+    return {"project": project, "stack": stack, "environment": environment, **user_tags}

@@ -1,0 +1,96 @@
+"""The stack's customer-managed KMS key: every byte at rest is encrypted with it."""
+
+import json
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+
+from components.context import StackContext
+
+_USE_KEY = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+
+
+def key_policy(partition: str, account_id: str, region: str) -> str:
+    """Account administers the key via IAM; CloudWatch Logs and EC2 Auto Scaling may use it directly."""
+    arn = f"arn:{partition}"
+    autoscaling_role = (
+        f"{arn}:iam::{account_id}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+    )
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "AccountAdministersKeyThroughIam",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"{arn}:iam::{account_id}:root"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "CloudWatchLogsEncryptsThisAccountsLogGroups",
+                    "Effect": "Allow",
+                    "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                    "Action": _USE_KEY,
+                    "Resource": "*",
+                    "Condition": {
+                        "ArnLike": {
+                            "kms:EncryptionContext:aws:logs:arn": f"{arn}:logs:{region}:{account_id}:log-group:*"
+                        }
+                    },
+                },
+                {
+                    "Sid": "AutoScalingEncryptsInstanceVolumes",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": autoscaling_role},
+                    "Action": _USE_KEY,
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "AutoScalingAttachesEncryptedVolumes",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": autoscaling_role},
+                    "Action": "kms:CreateGrant",
+                    "Resource": "*",
+                    "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                },
+            ],
+        },
+        indent=2,
+    )
+
+
+@dataclass
+class KeysArgs:
+    context: StackContext
+
+
+class Keys(pulumi.ComponentResource):
+    key_arn: pulumi.Output[str]
+    key_id: pulumi.Output[str]
+    alias_name: str
+
+    def __init__(self, name: str, args: KeysArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("snowplow:pipeline:Keys", name, None, opts)
+        ctx = args.context
+        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        key = aws.kms.Key(
+            f"{name}-data",
+            description=f"{ctx.prefix}: Snowplow pipeline data at rest (streams, lake, tables, logs, volumes)",
+            enable_key_rotation=True,
+            rotation_period_in_days=365,
+            deletion_window_in_days=30 if ctx.protect_data else 7,
+            policy=pulumi.Output.all(partition.partition, identity.account_id).apply(
+                lambda values: key_policy(values[0], values[1], ctx.region)
+            ),
+            tags=ctx.tags_for(ctx.name("data")),
+            opts=ctx.stateful(self),
+        )
+        self.alias_name = f"alias/{ctx.prefix}-data"
+        aws.kms.Alias(f"{name}-data", name=self.alias_name, target_key_id=key.key_id, opts=pulumi.ResourceOptions(parent=self))
+        self.key_arn = key.arn
+        self.key_id = key.key_id
+        self.register_outputs({"keyArn": self.key_arn, "aliasName": self.alias_name})

@@ -1,0 +1,181 @@
+"""VPC: either built here (public + private subnets, NAT, gateway endpoints) or adopted."""
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+
+from components.context import StackContext
+from stack_config import ConfigError
+from stack_config.model import CreateNetwork, ExistingNetwork, NetworkConfig
+
+
+@dataclass(frozen=True)
+class NetworkPlan:
+    """The network config checked against the account: AZs to use or subnets to adopt."""
+
+    create: Optional[CreateNetwork]
+    existing: Optional[ExistingNetwork]
+    az_names: tuple[str, ...]
+
+
+def plan_network(config: NetworkConfig) -> NetworkPlan:
+    """Look up AZs / existing subnets and reject what cannot work, before anything is registered."""
+    if config.create is not None:
+        available = aws.get_availability_zones(state="available").names
+        if len(available) < config.create.azs:
+            raise ConfigError(
+                [f"snowplow:network.create.azs: the region has {len(available)} available AZs (got {config.create.azs})"]
+            )
+        return NetworkPlan(config.create, None, tuple(available[: config.create.azs]))
+
+    existing = config.existing
+    problems, azs = [], set()
+    for key, ids in (("publicSubnetIds", existing.public_subnet_ids), ("privateSubnetIds", existing.private_subnet_ids)):
+        subnets = [aws.ec2.get_subnet(id=subnet_id) for subnet_id in ids]
+        foreign = [s.id for s in subnets if s.vpc_id != existing.vpc_id]
+        zones = {s.availability_zone for s in subnets}
+        if foreign:
+            problems.append(f"snowplow:network.existing.{key}: {foreign} are not in {existing.vpc_id}")
+        if len(zones) < 2:
+            problems.append(
+                f"snowplow:network.existing.{key}: {ids} are all in {sorted(zones)}; "
+                "load balancers and HA need subnets in at least two AZs"
+            )
+        azs |= zones
+    if problems:
+        raise ConfigError(problems)
+    return NetworkPlan(None, existing, tuple(sorted(azs)))
+
+
+@dataclass
+class NetworkArgs:
+    context: StackContext
+    plan: NetworkPlan
+
+
+class Network(pulumi.ComponentResource):
+    vpc_id: pulumi.Output[str]
+    public_subnet_ids: pulumi.Output[list[str]]
+    private_subnet_ids: pulumi.Output[list[str]]
+    private_route_table_ids: pulumi.Output[list[str]]
+
+    def __init__(self, name: str, args: NetworkArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("snowplow:pipeline:Network", name, None, opts)
+        self._ctx = args.context
+        self.az_names = list(args.plan.az_names)
+        if args.plan.existing is not None:
+            existing = args.plan.existing
+            self.vpc_id = pulumi.Output.from_input(existing.vpc_id)
+            self.public_subnet_ids = pulumi.Output.from_input(list(existing.public_subnet_ids))
+            self.private_subnet_ids = pulumi.Output.from_input(list(existing.private_subnet_ids))
+            self.private_route_table_ids = pulumi.Output.from_input([])
+        else:
+            self._create(name, args.plan.create)
+        self.register_outputs(
+            {
+                "vpcId": self.vpc_id,
+                "publicSubnetIds": self.public_subnet_ids,
+                "privateSubnetIds": self.private_subnet_ids,
+            }
+        )
+
+    def _opts(self, **kwargs) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, **kwargs)
+
+    def _tags(self, thing: str) -> dict[str, str]:
+        return self._ctx.tags_for(self._ctx.name(thing))
+
+    def _create(self, name: str, spec: CreateNetwork) -> None:
+        ctx = self._ctx
+        vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=spec.cidr,
+            enable_dns_hostnames=True,
+            enable_dns_support=True,
+            tags=self._tags("vpc"),
+            opts=self._opts(),
+        )
+        aws.ec2.DefaultSecurityGroup(
+            f"{name}-default-sg", vpc_id=vpc.id, tags=self._tags("default-deny"), opts=self._opts()
+        )
+        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=self._tags("igw"), opts=self._opts())
+        public_rt = aws.ec2.RouteTable(
+            f"{name}-public-rt",
+            vpc_id=vpc.id,
+            routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id=igw.id)],
+            tags=self._tags("public"),
+            opts=self._opts(),
+        )
+        public_cidrs, private_cidrs = spec.subnet_cidrs()
+        public, private = [], []
+        for i, az in enumerate(self.az_names):
+            subnet = aws.ec2.Subnet(
+                f"{name}-public-{az}",
+                vpc_id=vpc.id,
+                cidr_block=public_cidrs[i],
+                availability_zone=az,
+                map_public_ip_on_launch=False,
+                tags={**self._tags(f"public-{az}"), "tier": "public"},
+                opts=self._opts(),
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-public-{az}", subnet_id=subnet.id, route_table_id=public_rt.id, opts=self._opts()
+            )
+            public.append(subnet)
+            private.append(
+                aws.ec2.Subnet(
+                    f"{name}-private-{az}",
+                    vpc_id=vpc.id,
+                    cidr_block=private_cidrs[i],
+                    availability_zone=az,
+                    map_public_ip_on_launch=False,
+                    tags={**self._tags(f"private-{az}"), "tier": "private"},
+                    opts=self._opts(),
+                )
+            )
+
+        nats = []
+        for i in range(spec.nat_gateways):
+            az = self.az_names[i]
+            eip = aws.ec2.Eip(f"{name}-nat-{az}", domain="vpc", tags=self._tags(f"nat-{az}"), opts=self._opts())
+            nats.append(
+                aws.ec2.NatGateway(
+                    f"{name}-nat-{az}",
+                    allocation_id=eip.allocation_id,
+                    subnet_id=public[i].id,
+                    tags=self._tags(f"nat-{az}"),
+                    opts=self._opts(depends_on=[igw]),
+                )
+            )
+
+        private_rts = []
+        for i, az in enumerate(self.az_names):
+            rt = aws.ec2.RouteTable(
+                f"{name}-private-rt-{az}",
+                vpc_id=vpc.id,
+                routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nats[i % len(nats)].id)],
+                tags=self._tags(f"private-{az}"),
+                opts=self._opts(),
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-private-{az}", subnet_id=private[i].id, route_table_id=rt.id, opts=self._opts()
+            )
+            private_rts.append(rt)
+
+        for service in ("s3", "dynamodb"):
+            aws.ec2.VpcEndpoint(
+                f"{name}-{service}-endpoint",
+                vpc_id=vpc.id,
+                service_name=f"com.amazonaws.{ctx.region}.{service}",
+                vpc_endpoint_type="Gateway",
+                route_table_ids=[rt.id for rt in private_rts],
+                tags=self._tags(f"{service}-endpoint"),
+                opts=self._opts(),
+            )
+
+        self.vpc_id = vpc.id
+        self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public])
+        self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private])
+        self.private_route_table_ids = pulumi.Output.all(*[rt.id for rt in private_rts])

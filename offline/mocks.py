@@ -1,0 +1,232 @@
+"""Pulumi mocks that answer like AWS: realistic ids, ARNs, DNS names and invoke results."""
+
+import hashlib
+import uuid
+from typing import Any, Callable
+
+import pulumi
+
+ACCOUNT_ID = "123456789012"
+
+# type token -> (ARN service, ARN resource template, physical-id style)
+# In templates: {name} is the physical name, {id} the generated id.
+_ARNS: dict[str, tuple[str, str, str]] = {
+    "aws:ec2/vpc:Vpc": ("ec2", "vpc/{id}", "vpc"),
+    "aws:ec2/subnet:Subnet": ("ec2", "subnet/{id}", "subnet"),
+    "aws:ec2/internetGateway:InternetGateway": ("ec2", "internet-gateway/{id}", "igw"),
+    "aws:ec2/eip:Eip": ("ec2", "elastic-ip/{id}", "eipalloc"),
+    "aws:ec2/natGateway:NatGateway": ("ec2", "natgateway/{id}", "nat"),
+    "aws:ec2/routeTable:RouteTable": ("ec2", "route-table/{id}", "rtb"),
+    "aws:ec2/route:Route": ("ec2", "route/{id}", "r-rtb"),
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": ("ec2", "route-table-association/{id}", "rtbassoc"),
+    "aws:ec2/vpcEndpoint:VpcEndpoint": ("ec2", "vpc-endpoint/{id}", "vpce"),
+    "aws:ec2/securityGroup:SecurityGroup": ("ec2", "security-group/{id}", "sg"),
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": ("ec2", "security-group/{id}", "sg"),
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": ("ec2", "security-group-rule/{id}", "sgr"),
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": ("ec2", "security-group-rule/{id}", "sgr"),
+    "aws:ec2/launchTemplate:LaunchTemplate": ("ec2", "launch-template/{id}", "lt"),
+    "aws:ec2/flowLog:FlowLog": ("ec2", "vpc-flow-log/{id}", "fl"),
+    "aws:kms/key:Key": ("kms", "key/{id}", "uuid"),
+    "aws:kms/alias:Alias": ("kms", "{name}", "name"),
+    "aws:kinesis/stream:Stream": ("kinesis", "stream/{name}", "arn"),
+    "aws:dynamodb/table:Table": ("dynamodb", "table/{name}", "name"),
+    "aws:s3/bucket:Bucket": ("s3", "{name}", "name"),
+    "aws:iam/role:Role": ("iam", "role/{name}", "name"),
+    "aws:iam/policy:Policy": ("iam", "policy/{name}", "arn"),
+    "aws:iam/instanceProfile:InstanceProfile": ("iam", "instance-profile/{name}", "name"),
+    "aws:cloudwatch/logGroup:LogGroup": ("logs", "log-group:{name}", "name"),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": ("cloudwatch", "alarm:{name}", "name"),
+    "aws:secretsmanager/secret:Secret": ("secretsmanager", "secret:{name}-AbCdEf", "arn"),
+    "aws:ssm/parameter:Parameter": ("ssm", "parameter{name}", "name"),
+    "aws:sqs/queue:Queue": ("sqs", "{name}", "url"),
+    "aws:sns/topic:Topic": ("sns", "{name}", "arn"),
+    "aws:lb/loadBalancer:LoadBalancer": ("elasticloadbalancing", "loadbalancer/app/{name}/{hex}", "arn"),
+    "aws:lb/targetGroup:TargetGroup": ("elasticloadbalancing", "targetgroup/{name}/{hex}", "arn"),
+    "aws:lb/listener:Listener": ("elasticloadbalancing", "listener/app/{name}/{hex}/{hex2}", "arn"),
+    "aws:acm/certificate:Certificate": ("acm", "certificate/{uuid}", "arn"),
+    "aws:autoscaling/group:Group": ("autoscaling", "autoScalingGroup:{uuid}:autoScalingGroupName/{name}", "name"),
+    "aws:autoscaling/policy:Policy": ("autoscaling", "scalingPolicy:{uuid}:autoScalingGroupName/{name}", "name"),
+    "aws:rds/instance:Instance": ("rds", "db:{name}", "name"),
+}
+_GLOBAL_SERVICES = {"iam", "s3"}
+# Physical-name inputs per type (the rest fall back to `name`, then a Pulumi-style suffixed name).
+_NAME_INPUTS = {"aws:autoscaling/group:Group": "name", "aws:iam/instanceProfile:InstanceProfile": "name"}
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()
+
+
+class SnowplowMocks(pulumi.runtime.Mocks):
+    """Deterministic AWS-like answers for resources and invokes."""
+
+    def __init__(
+        self,
+        region: str,
+        subnet_azs: dict[str, str] | None = None,
+        subnet_vpcs: dict[str, str] | None = None,
+        default_vpc_id: str = "vpc-0a1b2c3d4e5f60718",
+    ):
+        """Subnets lookups answer from `subnet_azs`/`subnet_vpcs`, else round-robin AZs in `default_vpc_id`."""
+        self.region = region
+        self.subnet_azs = dict(subnet_azs or {})
+        self.subnet_vpcs = dict(subnet_vpcs or {})
+        self.default_vpc_id = default_vpc_id
+        self.invoke_handlers: dict[str, Callable[[dict], dict]] = {
+            "aws:index/getCallerIdentity:getCallerIdentity": self._caller_identity,
+            "aws:index/getPartition:getPartition": lambda _: {
+                "partition": "aws",
+                "dnsSuffix": "amazonaws.com",
+                "reverseDnsPrefix": "com.amazonaws",
+                "id": "aws",
+            },
+            "aws:index/getRegion:getRegion": lambda _: {
+                "name": self.region,
+                "region": self.region,
+                "id": self.region,
+                "endpoint": f"ec2.{self.region}.amazonaws.com",
+                "description": self.region,
+            },
+            "aws:index/getAvailabilityZones:getAvailabilityZones": self._availability_zones,
+            "aws:ec2/getSubnet:getSubnet": self._subnet,
+        }
+
+    # --- invokes -------------------------------------------------------------------------
+    def _caller_identity(self, _args: dict) -> dict:
+        return {
+            "accountId": ACCOUNT_ID,
+            "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/preview",
+            "userId": "AIDAPREVIEWUSER0000000",
+            "id": ACCOUNT_ID,
+        }
+
+    def _availability_zones(self, _args: dict) -> dict:
+        names = [f"{self.region}{letter}" for letter in "abc"]
+        return {
+            "names": names,
+            "zoneIds": [f"{self.region[:3]}{self.region[-1]}-az{i + 1}" for i in range(len(names))],
+            "id": self.region,
+            "state": "available",
+            "groupNames": [self.region],
+        }
+
+    def _subnet(self, args: dict) -> dict:
+        subnet_id = args.get("id", "")
+        if subnet_id not in self.subnet_azs:
+            letter = "abc"[len(self.subnet_azs) % 3]
+            self.subnet_azs[subnet_id] = f"{self.region}{letter}"
+        return {
+            "id": subnet_id,
+            "availabilityZone": self.subnet_azs[subnet_id],
+            "vpcId": self.subnet_vpcs.get(subnet_id, self.default_vpc_id),
+            "cidrBlock": "10.0.0.0/20",
+            "arn": self._arn("ec2", f"subnet/{subnet_id}"),
+        }
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        handler = self.invoke_handlers.get(args.token)
+        if handler is None:
+            raise NotImplementedError(f"offline mocks have no answer for invoke {args.token}")
+        return handler(args.args)
+
+    # --- resources -----------------------------------------------------------------------
+    def _arn(self, service: str, resource: str) -> str:
+        region = "" if service in _GLOBAL_SERVICES else self.region
+        account = "" if service == "s3" else ACCOUNT_ID
+        if service == "sqs":
+            return f"arn:aws:sqs:{region}:{account}:{resource}"
+        return f"arn:aws:{service}:{region}:{account}:{resource}"
+
+    def _physical_name(self, args: pulumi.runtime.MockResourceArgs) -> str:
+        inputs = args.inputs
+        for key in (_NAME_INPUTS.get(args.typ, "name"), "bucket", "functionName"):
+            if isinstance(inputs.get(key), str) and inputs[key]:
+                return inputs[key]
+        prefix = inputs.get("namePrefix") or inputs.get("bucketPrefix")
+        return f"{prefix or args.name + '-'}{_digest(args.typ, args.name)[:7]}"
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        outputs: dict[str, Any] = dict(args.inputs)
+        seed = _digest(args.typ, args.name)
+        name = self._physical_name(args)
+        service, template, id_style = _ARNS.get(args.typ, (args.typ.split(":")[1].split("/")[0], "{name}", "name"))
+        uid = str(uuid.UUID(seed[:32]))
+        resource = template.format(name=name, id="{id}", hex=seed[:16], hex2=seed[16:32], uuid=uid)
+        physical_id = {
+            "uuid": uid,
+            "name": name,
+            "arn": None,
+            "url": f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT_ID}/{name}",
+        }.get(id_style, f"{id_style}-{seed[:17]}")
+        arn = self._arn(service, resource.replace("{id}", physical_id or ""))
+        physical_id = physical_id or arn
+        outputs.setdefault("arn", arn)
+        outputs.setdefault("name", name)
+        outputs["id"] = physical_id
+        extra = getattr(self, "_outputs_" + args.typ.split(":")[-1], None)
+        if extra is not None:
+            outputs.update(extra(args, outputs, seed))
+        return [physical_id, outputs]
+
+    def _outputs_Key(self, args, outputs, seed):
+        return {"keyId": outputs["id"]}
+
+    def _outputs_Alias(self, args, outputs, seed):
+        return {"targetKeyArn": self._arn("kms", "key/" + str(uuid.UUID(seed[:32])))}
+
+    def _outputs_Vpc(self, args, outputs, seed):
+        return {
+            "defaultSecurityGroupId": f"sg-{seed[17:34]}",
+            "defaultRouteTableId": f"rtb-{seed[17:34]}",
+            "mainRouteTableId": f"rtb-{seed[17:34]}",
+            "ownerId": ACCOUNT_ID,
+        }
+
+    def _outputs_NatGateway(self, args, outputs, seed):
+        return {"publicIp": f"203.0.113.{int(seed[:2], 16) % 250 + 1}", "privateIp": "10.40.0.10"}
+
+    def _outputs_Eip(self, args, outputs, seed):
+        return {"allocationId": outputs["id"], "publicIp": f"198.51.100.{int(seed[:2], 16) % 250 + 1}"}
+
+    def _outputs_VpcEndpoint(self, args, outputs, seed):
+        return {"prefixListId": f"pl-{seed[:8]}"}
+
+    def _outputs_LoadBalancer(self, args, outputs, seed):
+        name = outputs["name"]
+        return {
+            "dnsName": f"{name}-{int(seed[:8], 16) % 10**10}.{self.region}.elb.amazonaws.com",
+            "zoneId": "Z32O12XQLNTSW2",
+            "arnSuffix": outputs["arn"].split(":loadbalancer/")[-1],
+        }
+
+    def _outputs_TargetGroup(self, args, outputs, seed):
+        return {"arnSuffix": outputs["arn"].split(":")[-1]}
+
+    def _outputs_Bucket(self, args, outputs, seed):
+        name = outputs["id"]
+        return {
+            "bucket": name,
+            "bucketDomainName": f"{name}.s3.amazonaws.com",
+            "bucketRegionalDomainName": f"{name}.s3.{self.region}.amazonaws.com",
+            "region": self.region,
+        }
+
+    def _outputs_LaunchTemplate(self, args, outputs, seed):
+        return {"latestVersion": 1, "defaultVersion": 1}
+
+    def _outputs_Certificate(self, args, outputs, seed):
+        domain = args.inputs.get("domainName", "example.com")
+        return {
+            "domainValidationOptions": [
+                {
+                    "domainName": domain,
+                    "resourceRecordName": f"_{seed[:32]}.{domain}.",
+                    "resourceRecordType": "CNAME",
+                    "resourceRecordValue": f"_{seed[32:64]}.acm-validations.aws.",
+                }
+            ],
+            "status": "ISSUED",
+        }
+
+    def _outputs_Secret(self, args, outputs, seed):
+        return {"id": outputs["arn"]}

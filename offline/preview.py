@@ -1,0 +1,112 @@
+"""Offline `pulumi preview`: run the program under mocks, print the resource tree and outputs.
+
+Exit codes: 0 ok, 1 invalid stack config, 2 a mandatory policy violation.
+"""
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+from offline.engine import MASK, PROJECT_DIR, ProgramRun, StackFile, run_program
+
+EXIT_OK, EXIT_CONFIG, EXIT_POLICY = 0, 1, 2
+
+
+def tree_lines(run: ProgramRun) -> list[str]:
+    """Resources grouped under their parent component, like the CLI's preview tree."""
+    children: dict[str | None, list[dict]] = {}
+    for resource in run.resources:
+        children.setdefault(resource["parent"], []).append(resource)
+    for items in children.values():
+        items.sort(key=lambda r: (r["custom"], r["type"], r["name"]))
+
+    lines: list[str] = []
+
+    def walk(parent: str | None, indent: str, child_indent: str) -> None:
+        items = children.get(parent, [])
+        for i, resource in enumerate(items):
+            last = i == len(items) - 1
+            flags = " [protect]" if resource["protect"] else ""
+            flags += " [retain]" if resource["retainOnDelete"] else ""
+            branch = "" if parent is None else ("└─ " if last else "├─ ")
+            lines.append(f"{indent}{branch}{resource['type']}  {resource['name']}{flags}")
+            below = "" if parent is None else ("   " if last else "│  ")
+            walk(resource["urn"], child_indent + below, child_indent + below)
+
+    walk(None, "", "")
+    return lines
+
+
+def summary_line(run: ProgramRun) -> str:
+    custom = sum(1 for r in run.resources if r["custom"])
+    components = sum(1 for r in run.resources if not r["custom"] and r["type"] != "pulumi:pulumi:Stack")
+    return f"Resources: {len(run.resources)} ({custom} AWS resources, {components} components, 1 stack)"
+
+
+def output_lines(run: ProgramRun) -> list[str]:
+    lines = ["Outputs:"]
+    width = max((len(k) for k in run.outputs), default=0)
+    for key in sorted(run.outputs):
+        value = MASK if key in run.secret_outputs else run.outputs[key]
+        text = value if isinstance(value, str) else json.dumps(value)
+        lines.append(f"    {key:<{width}}: {text}")
+    return lines
+
+
+def plan_document(run: ProgramRun) -> dict[str, Any]:
+    return {
+        "project": run.project,
+        "stack": run.stack,
+        "resources": run.resources,
+        "outputs": {k: (MASK if k in run.secret_outputs else v) for k, v in run.outputs.items()},
+    }
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="make preview", description=__doc__)
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default dev)")
+    source.add_argument("--config", type=Path, help="path to any Pulumi.<name>.yaml stack file")
+    parser.add_argument("--json", type=Path, help="write the machine-readable plan here")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"pulumi_aws\..*")
+    path = args.config or PROJECT_DIR / f"Pulumi.{args.stack}.yaml"
+    started = time.perf_counter()
+    try:
+        stack_file = StackFile.read(path)
+    except (OSError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_CONFIG
+
+    from stack_config import ConfigError
+
+    try:
+        run = run_program(stack_file)
+    except ConfigError as err:
+        print(f"error: {path.name}: {err}", file=sys.stderr)
+        return EXIT_CONFIG
+
+    print("\n".join(tree_lines(run)))
+    print()
+    print("\n".join(output_lines(run)))
+    print()
+    print(summary_line(run))
+    document = plan_document(run)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
+        print(f"Plan written to {args.json}")
+    print(f"Preview of stack {run.stack} took {time.perf_counter() - started:.2f}s")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
