@@ -1,0 +1,38 @@
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from offline.engine import StackFile, run_program  # noqa: E402
+from offline.mocks import SnowplowMocks  # noqa: E402
+
+BASE = {
+    "aws:region": "eu-west-1",
+    "snowplow:environment": "dev",
+    "snowplow:acceptLimitedUseLicense": True,
+}
+
+
+def write_stack(tmp_path: Path, stack: str, config: dict) -> Path:
+    path = tmp_path / f"Pulumi.{stack}.yaml"
+    path.write_text(yaml.safe_dump({"config": config}))
+    return path
+
+
+@pytest.fixture
+def preview(tmp_path):
+    """Run the program offline with BASE config overlaid by `overrides`; returns the ProgramRun."""
+
+    def run(overrides: dict | None = None, stack: str = "test", mocks: SnowplowMocks | None = None):
+        config = {**BASE, **(overrides or {})}
+        return run_program(StackFile.read(write_stack(tmp_path, stack, config)), mocks=mocks)
+
+    return run
+
+
+def of_type(run, type_token: str) -> list[dict]:
+    return [r for r in run.resources if r["type"] == type_token]

@@ -1,0 +1,138 @@
+"""Invalid stack config is rejected with the key, the bad value and what is allowed."""
+
+import json
+
+import pytest
+
+from offline import preview
+from stack_config import ConfigError, parse
+from tests.conftest import BASE, write_stack
+
+GOOD = {"environment": "dev", "acceptLimitedUseLicense": True}
+
+# (overrides of the snowplow: namespace, key the message must name, the bad value as shown, what is allowed)
+BAD_INPUTS = [
+    ({"colector": {"minSize": 1}}, "snowplow:colector", '{"minSize": 1}', "allowed keys here: environment"),
+    ({"environment": "staging"}, "snowplow:environment", '"staging"', "'dev' or 'prod'"),
+    ({"acceptLimitedUseLicense": False}, "snowplow:acceptLimitedUseLicense", "false", "limited-use-license"),
+    ({"acceptLimitedUseLicense": "yes"}, "snowplow:acceptLimitedUseLicense", '"yes"', "valid boolean"),
+    ({"streams": {"shards": {"raw": 0}}}, "snowplow:streams.shards.raw", "0", "greater than or equal to 1"),
+    ({"streams": {"shards": {"raw": 2.5}}}, "snowplow:streams.shards.raw", "2.5", "valid integer"),
+    ({"streams": {"mode": "SERVERLESS"}}, "snowplow:streams.mode", '"SERVERLESS"', "'PROVISIONED' or 'ON_DEMAND'"),
+    ({"streams": {"retentionHours": 12}}, "snowplow:streams.retentionHours", "12", "greater than or equal to 24"),
+    (
+        {"streams": {"mode": "ON_DEMAND", "shards": {"raw": 2}}},
+        "snowplow:streams",
+        '"mode": "ON_DEMAND"',
+        "only applies to mode PROVISIONED",
+    ),
+    ({"streams": {"shard": {"raw": 2}}}, "snowplow:streams.shard", '{"raw": 2}', "allowed keys here: mode, shards"),
+    ({"network": {"create": {"cidr": "10.0.0.0/8"}}}, "snowplow:network.create.cidr", '"10.0.0.0/8"', "/16 and /22"),
+    ({"network": {"create": {"cidr": "not-a-cidr"}}}, "snowplow:network.create.cidr", '"not-a-cidr"', "IPv4 network"),
+    ({"network": {"create": {"azs": 1}}}, "snowplow:network.create.azs", "1", "greater than or equal to 2"),
+    (
+        {"network": {"create": {"azs": 2, "natGateways": 3}}},
+        "snowplow:network.create.natGateways",
+        "3",
+        "cannot exceed azs",
+    ),
+    ({"network": {}}, "snowplow:network", "{}", "exactly one of `create`"),
+    (
+        {"network": {"existing": {"vpcId": "vpc-1", "publicSubnetIds": [], "privateSubnetIds": []}}},
+        "snowplow:network.existing.vpcId",
+        '"vpc-1"',
+        "pattern",
+    ),
+    (
+        {"network": {"existing": {"vpcId": "vpc-0123456789abcdef0", "publicSubnetIds": ["subnet-0123456789abcdef0"]}}},
+        "snowplow:network.existing.publicSubnetIds",
+        '["subnet-0123456789abcdef0"]',
+        "at least 2 items",
+    ),
+    ({"tags": {"project": "other"}}, "snowplow:tags", '"project"', "reserved keys"),
+    ({"tags": {"aws:owner": "me"}}, "snowplow:tags", '"aws:owner"', "not starting aws:"),
+    ({"tags": ["owner"]}, "snowplow:tags", '["owner"]', "valid dictionary"),
+]
+
+
+@pytest.mark.parametrize("overrides,key,shown,allowed", BAD_INPUTS, ids=[case[1] for case in BAD_INPUTS])
+def test_bad_value_is_rejected_naming_key_value_and_rule(overrides, key, shown, allowed):
+    with pytest.raises(ConfigError) as caught:
+        parse({**GOOD, **overrides}, "eu-west-1", "snowplow", "test")
+    line = next((p for p in caught.value.problems if p.startswith(key + ":")), None)
+    assert line is not None, str(caught.value)
+    assert allowed in line
+    assert shown in line.replace("'", '"')
+
+
+def test_prod_without_one_nat_per_az_is_rejected():
+    with pytest.raises(ConfigError) as caught:
+        parse({**GOOD, "environment": "prod", "network": {"create": {"azs": 3, "natGateways": 1}}}, "eu-west-1", "p", "s")
+    assert "snowplow:network.create.natGateways: prod needs one NAT gateway per AZ" in str(caught.value)
+
+
+def test_missing_required_keys_are_named():
+    with pytest.raises(ConfigError) as caught:
+        parse({}, "eu-west-1", "snowplow", "test")
+    assert "snowplow:environment: required but not set" in caught.value.problems
+    assert "snowplow:acceptLimitedUseLicense: required but not set" in caught.value.problems
+
+
+def test_bad_region_is_named():
+    with pytest.raises(ConfigError) as caught:
+        parse(GOOD, "europe", "snowplow", "test")
+    assert caught.value.problems == ['aws:region: must be an AWS region such as eu-west-1 (got "europe")']
+
+
+def test_every_problem_is_reported_at_once():
+    with pytest.raises(ConfigError) as caught:
+        parse({"environment": "qa", "acceptLimitedUseLicense": False, "streams": {"mode": "x"}}, None, "p", "s")
+    assert len(caught.value.problems) == 4
+
+
+def test_environment_sets_defaults_that_were_not_written():
+    dev = parse(GOOD, "eu-west-1", "snowplow", "dev").config
+    prod = parse({**GOOD, "environment": "prod", "network": {"create": {"azs": 3}}}, "eu-west-1", "snowplow", "p").config
+    assert (dev.network.create.nat_gateways, dev.streams.retention_hours, dev.protect_data) == (1, 24, False)
+    assert (prod.network.create.nat_gateways, prod.streams.retention_hours, prod.protect_data) == (3, 168, True)
+
+
+def test_numeric_tag_values_are_accepted_as_text():
+    config = parse({**GOOD, "tags": {"cost-center": 1234}}, "eu-west-1", "snowplow", "dev").config
+    assert config.tags == {"cost-center": "1234"}
+
+
+def test_preview_exits_1_with_message_and_writes_no_plan(tmp_path, capsys):
+    stack = write_stack(tmp_path, "broken", {**BASE, "snowplow:streams": {"shards": {"raw": -1}}})
+    plan = tmp_path / "plan.json"
+    code = preview.main(["--config", str(stack), "--json", str(plan)])
+    err = capsys.readouterr().err
+    assert code == preview.EXIT_CONFIG
+    assert "snowplow:streams.shards.raw" in err and "(got -1)" in err
+    assert not plan.exists()
+
+
+def test_config_error_happens_before_any_resource_is_registered(preview):
+    from offline.engine import CapturingMonitor
+
+    registered = []
+    original = CapturingMonitor.RegisterResource
+
+    def spy(self, request):
+        registered.append(request.type)
+        return original(self, request)
+
+    CapturingMonitor.RegisterResource = spy
+    try:
+        with pytest.raises(ConfigError):
+            preview({"snowplow:environment": "production"})
+    finally:
+        CapturingMonitor.RegisterResource = original
+    assert [t for t in registered if t.startswith("aws:")] == []
+
+
+def test_structured_values_round_trip_through_engine_strings(preview):
+    run = preview({"snowplow:streams": {"retentionHours": 48}, "snowplow:tags": {"team": "x"}})
+    streams = [r for r in run.resources if r["type"] == "aws:kinesis/stream:Stream"]
+    assert {s["inputs"]["retentionPeriod"] for s in streams} == {48}
+    assert json.loads(json.dumps(streams[0]["inputs"]["tags"]))["team"] == "x"

@@ -1,0 +1,89 @@
+"""The offline preview: tree, outputs and JSON plan for the shipped stacks and any stack file."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from offline import preview
+from tests.conftest import BASE, ROOT, write_stack
+
+PLAN_KEYS = {
+    "urn",
+    "type",
+    "name",
+    "custom",
+    "parent",
+    "inputs",
+    "protect",
+    "retainOnDelete",
+    "dependencies",
+    "propertyDependencies",
+}
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_shipped_stacks_preview_cleanly(stack, tmp_path, capsys):
+    plan_path = tmp_path / "plan.json"
+    assert preview.main(["--stack", stack, "--json", str(plan_path)]) == preview.EXIT_OK
+    out = capsys.readouterr().out
+    assert out.startswith(f"pulumi:pulumi:Stack  snowplow-{stack}\n")
+    assert "├─ snowplow:pipeline:Network  network" in out
+    assert "aws:kinesis/stream:Stream  streams-raw" in out
+    assert "Outputs:" in out and "kms_key_arn" in out
+
+    plan = json.loads(plan_path.read_text())
+    assert (plan["project"], plan["stack"]) == ("snowplow", stack)
+    assert all(set(r) == PLAN_KEYS for r in plan["resources"])
+    urns = {r["urn"] for r in plan["resources"]}
+    assert all(r["parent"] in urns for r in plan["resources"] if r["parent"])
+    assert plan["outputs"]["stream_names"]["raw"] == f"snowplow-{stack}-raw"
+
+
+def test_prod_plan_encrypts_every_stream_with_the_rotating_stack_key(tmp_path):
+    plan_path = tmp_path / "plan.json"
+    assert preview.main(["--stack", "prod", "--json", str(plan_path)]) == 0
+    resources = json.loads(plan_path.read_text())["resources"]
+    (key,) = [r for r in resources if r["type"] == "aws:kms/key:Key"]
+    streams = [r for r in resources if r["type"] == "aws:kinesis/stream:Stream"]
+    assert key["inputs"]["enableKeyRotation"] is True and key["protect"]
+    assert len(streams) == 4
+    for stream in streams:
+        assert stream["inputs"]["encryptionType"] == "KMS"
+        assert stream["propertyDependencies"]["kmsKeyId"] == [key["urn"]]
+        assert stream["protect"] and stream["retainOnDelete"]
+
+
+def test_any_stack_file_names_its_stack(tmp_path, capsys):
+    stack_file = write_stack(tmp_path, "staging-eu", {**BASE, "snowplow:streams": {"mode": "ON_DEMAND"}})
+    assert preview.main(["--config", str(stack_file)]) == 0
+    assert capsys.readouterr().out.startswith("pulumi:pulumi:Stack  snowplow-staging-eu\n")
+
+
+def test_unknown_key_holding_a_secret_is_rejected_too(tmp_path, capsys):
+    stack_file = write_stack(tmp_path, "s", {**BASE, "snowplow:unused": {"secure": "v1:abc"}})
+    assert preview.main(["--config", str(stack_file)]) == preview.EXIT_CONFIG
+    assert "snowplow:unused: unknown key" in capsys.readouterr().err
+
+
+def test_a_file_that_is_not_a_stack_file_is_refused(tmp_path, capsys):
+    other = tmp_path / "settings.yaml"
+    other.write_text("config: {}\n")
+    assert preview.main(["--config", str(other)]) == preview.EXIT_CONFIG
+    assert "Pulumi.<stack>.yaml" in capsys.readouterr().err
+
+
+def test_command_line_entry_point_exit_codes(tmp_path):
+    bad = write_stack(tmp_path, "bad", {**BASE, "snowplow:acceptLimitedUseLicense": False})
+    run = subprocess.run(
+        [sys.executable, "-m", "offline.preview", "--config", str(bad), "--json", str(tmp_path / "p.json")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 1
+    assert "snowplow:acceptLimitedUseLicense" in run.stderr and "limited-use-license-1.1" in run.stderr
+    assert run.stdout == ""
+    assert not (tmp_path / "p.json").exists()
