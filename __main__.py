@@ -1,16 +1,33 @@
-"""Snowplow pipeline on AWS: config -> network -> keys -> streams -> exports."""
+"""Snowplow pipeline on AWS: config -> network -> keys -> storage -> streams -> collector -> enrich -> loaders."""
 
 import pulumi
+import pulumi_aws as aws
 
 import stack_config
+from components.collector import Collector, CollectorArgs
+from components.consumers import Enrich, EnrichArgs, Placement, S3Loader, S3LoaderArgs
 from components.context import StackContext, stack_tags
+from components.ec2_service import describe_instance_type
+from components.enrichment_files import render_enrichments
+from components.iglu_resolver import render_resolver
 from components.keys import Keys, KeysArgs
 from components.network import Network, NetworkArgs, plan_network
+from components.storage import Storage, StorageArgs
 from components.streams import Streams, StreamsArgs
 
+# Everything that can be wrong with the stack file is found here, before any resource exists.
 deployment = stack_config.load()
 cfg = deployment.config
 network_plan = plan_network(cfg.network)
+instances = {
+    app: describe_instance_type(f"snowplow:{key}.size.instanceType", size.instance_type)
+    for app, key, size in (
+        ("collector", "collector", cfg.collector.size),
+        ("enrich", "enrich", cfg.enrich.size),
+        ("loader-enriched", "loaders.enriched", cfg.loaders.enriched.size),
+        ("loader-bad", "loaders.bad", cfg.loaders.bad.size),
+    )
+}
 
 ctx = StackContext(
     prefix=deployment.prefix,
@@ -19,13 +36,84 @@ ctx = StackContext(
     tags=stack_tags(deployment.project, deployment.stack, cfg.environment, cfg.tags),
     protect_data=cfg.protect_data,
 )
+account_id = aws.get_caller_identity_output().account_id
 
 network = Network("network", NetworkArgs(context=ctx, plan=network_plan))
 keys = Keys("keys", KeysArgs(context=ctx))
+storage = Storage("storage", StorageArgs(context=ctx, lake=cfg.lake, kms_key_arn=keys.key_arn, account_id=account_id))
 streams = Streams("streams", StreamsArgs(context=ctx, config=cfg.streams, kms_key_arn=keys.key_arn))
+private = Placement(
+    vpc_id=network.vpc_id,
+    subnet_ids=network.private_subnet_ids,
+    kms_key_arn=keys.key_arn,
+    config_bucket=storage.config.bucket_name,
+)
 
+collector = Collector(
+    "collector",
+    CollectorArgs(
+        context=ctx,
+        config=cfg.collector,
+        operations=cfg.operations,
+        instance=instances["collector"],
+        vpc_id=network.vpc_id,
+        public_subnet_ids=network.public_subnet_ids,
+        private_subnet_ids=network.private_subnet_ids,
+        good=streams["raw"],
+        bad=streams["bad1"],
+        kms_key_arn=keys.key_arn,
+        config_bucket=storage.config.bucket_name,
+        account_id=account_id,
+    ),
+)
+
+enrichments = cfg.enrich.enrichments
+enrich = Enrich(
+    "enrich",
+    EnrichArgs(
+        context=ctx,
+        config=cfg.enrich,
+        operations=cfg.operations,
+        instance=instances["enrich"],
+        placement=private,
+        raw=streams["raw"],
+        enriched=streams["enriched"],
+        bad=streams["bad1"],
+        enrichments=render_enrichments(enrichments),
+        resolver=render_resolver(cfg.iglu),
+        secret_arns=sorted(set(enrichments.secret_arns()) | set(cfg.iglu.secret_arns())),
+        asset_s3_uris=enrichments.s3_asset_uris(),
+    ),
+)
+
+loaders = {
+    kind: S3Loader(
+        f"s3-loader-{kind}",
+        S3LoaderArgs(
+            context=ctx,
+            kind=kind,
+            config=loader_cfg,
+            operations=cfg.operations,
+            instance=instances[f"loader-{kind}"],
+            placement=private,
+            source=streams[source],
+            failures=streams["bad2"],
+            lake_bucket=storage.lake.bucket_name,
+            lake_bucket_arn=storage.lake.bucket_arn,
+        ),
+    )
+    for kind, loader_cfg, source in (
+        ("enriched", cfg.loaders.enriched, "enriched"),
+        ("bad", cfg.loaders.bad, "bad1"),
+    )
+}
+
+pulumi.export("collector_url", collector.collector_url)
+pulumi.export("collector_dns_name", collector.dns_name)
+pulumi.export("lake_bucket", storage.lake.bucket_name)
 pulumi.export("vpc_id", network.vpc_id)
 pulumi.export("private_subnet_ids", network.private_subnet_ids)
 pulumi.export("kms_key_arn", keys.key_arn)
 pulumi.export("kms_key_alias", keys.alias_name)
 pulumi.export("stream_names", {logical: info.name for logical, info in streams.by_name.items()})
+pulumi.export("enabled_enrichments", enrichments.enabled_names())

@@ -1,5 +1,6 @@
 """What every component needs to know about the stack it is part of."""
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -19,6 +20,14 @@ class StackContext:
     def name(self, thing: str) -> str:
         """Physical name `<project>-<stack>-<thing>`."""
         return f"{self.prefix}-{thing}"
+
+    def short_name(self, thing: str, limit: int) -> str:
+        """`name(thing)` cut to an AWS length limit, kept unique with a hash suffix when cut."""
+        full = self.name(thing)
+        if len(full) <= limit:
+            return full
+        digest = hashlib.sha256(full.encode()).hexdigest()[:6]
+        return f"{full[: limit - 7].rstrip('-')}-{digest}"
 
     def tags_for(self, name: str) -> dict[str, str]:
         return {**self.tags, "Name": name}

@@ -53,6 +53,20 @@ _GLOBAL_SERVICES = {"iam", "s3"}
 _NAME_INPUTS = {"aws:autoscaling/group:Group": "name", "aws:iam/instanceProfile:InstanceProfile": "name"}
 
 
+# A sample of EC2's catalogue for offline runs: type -> (memory MiB, architecture).
+INSTANCE_TYPES = {
+    **{f"t3a.{s}": (m, "x86_64") for s, m in {"micro": 1024, "small": 2048, "medium": 4096, "large": 8192, "xlarge": 16384}.items()},
+    **{f"t3.{s}": (m, "x86_64") for s, m in {"micro": 1024, "small": 2048, "medium": 4096, "large": 8192, "xlarge": 16384}.items()},
+    **{f"t4g.{s}": (m, "arm64") for s, m in {"micro": 1024, "small": 2048, "medium": 4096, "large": 8192, "xlarge": 16384}.items()},
+    **{f"{f}.{s}": (m, a) for f, a in (("c6i", "x86_64"), ("c7i", "x86_64"), ("c6g", "arm64"), ("c7g", "arm64"))
+       for s, m in {"large": 4096, "xlarge": 8192, "2xlarge": 16384, "4xlarge": 32768}.items()},
+    **{f"{f}.{s}": (m, a) for f, a in (("m6i", "x86_64"), ("m7i", "x86_64"), ("m6g", "arm64"), ("m7g", "arm64"))
+       for s, m in {"large": 8192, "xlarge": 16384, "2xlarge": 32768, "4xlarge": 65536}.items()},
+    **{f"{f}.{s}": (m, a) for f, a in (("r6i", "x86_64"), ("r7g", "arm64"))
+       for s, m in {"large": 16384, "xlarge": 32768, "2xlarge": 65536}.items()},
+}
+
+
 def _digest(*parts: str) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()
 
@@ -89,6 +103,8 @@ class SnowplowMocks(pulumi.runtime.Mocks):
             },
             "aws:index/getAvailabilityZones:getAvailabilityZones": self._availability_zones,
             "aws:ec2/getSubnet:getSubnet": self._subnet,
+            "aws:ec2/getAmi:getAmi": self._ami,
+            "aws:ec2/getInstanceType:getInstanceType": self._instance_type,
         }
 
     # --- invokes -------------------------------------------------------------------------
@@ -122,6 +138,25 @@ class SnowplowMocks(pulumi.runtime.Mocks):
             "cidrBlock": "10.0.0.0/20",
             "arn": self._arn("ec2", f"subnet/{subnet_id}"),
         }
+
+    def _ami(self, args: dict) -> dict:
+        arch = next((f["values"][0] for f in args.get("filters", []) if f["name"] == "architecture"), "x86_64")
+        seed = _digest("ami", self.region, arch)
+        return {
+            "id": f"ami-{seed[:17]}",
+            "imageId": f"ami-{seed[:17]}",
+            "architecture": arch,
+            "name": f"al2023-ami-2023.9.20261110.0-kernel-6.12-{arch}",
+            "ownerId": "137112412989",
+            "rootDeviceName": "/dev/xvda",
+        }
+
+    def _instance_type(self, args: dict) -> dict:
+        instance_type = args["instanceType"]
+        if instance_type not in INSTANCE_TYPES:
+            return {}, [("instanceType", f"no EC2 Instance Type Offering found for {instance_type}")]
+        memory, arch = INSTANCE_TYPES[instance_type]
+        return {"id": instance_type, "instanceType": instance_type, "memorySize": memory, "supportedArchitectures": [arch]}
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         handler = self.invoke_handlers.get(args.token)

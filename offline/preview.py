@@ -66,12 +66,30 @@ def plan_document(run: ProgramRun) -> dict[str, Any]:
     }
 
 
+def render_app_files(run: ProgramRun, directory: Path) -> list[Path]:
+    """Write each app config object exactly as it is uploaded: `<dir>/<app>/<file>`."""
+    written = []
+    for resource in run.resources:
+        if resource["type"] != "aws:s3/bucketObjectv2:BucketObjectv2":
+            continue
+        metadata = resource["inputs"].get("metadata") or {}
+        app, name = metadata.get("snowplow-app"), metadata.get("snowplow-file")
+        if not (app and name):
+            continue
+        target = directory / app / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(resource["inputs"]["content"])
+        written.append(target)
+    return sorted(written)
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="make preview", description=__doc__)
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default dev)")
     source.add_argument("--config", type=Path, help="path to any Pulumi.<name>.yaml stack file")
     parser.add_argument("--json", type=Path, help="write the machine-readable plan here")
+    parser.add_argument("--render", type=Path, help="write every rendered app config file under this folder")
     return parser.parse_args(argv)
 
 
@@ -104,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
         print(f"Plan written to {args.json}")
+    if args.render:
+        files = render_app_files(run, args.render)
+        print(f"{len(files)} app config files written under {args.render}")
     print(f"Preview of stack {run.stack} took {time.perf_counter() - started:.2f}s")
     return EXIT_OK
 

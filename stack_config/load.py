@@ -10,7 +10,7 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 from pydantic import BaseModel, ValidationError
 
-from stack_config.model import StackConfig
+from stack_config.model import StackConfig, consistency_problems
 
 NAMESPACE = "snowplow"
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
@@ -55,16 +55,23 @@ def raw_namespace(namespace: str = NAMESPACE) -> dict[str, Any]:
     return {k[len(prefix) :]: _decode(runtime_config.get_config(k)) for k in sorted(keys) if k.startswith(prefix)}
 
 
+def _unwrap(annotation: Any) -> Any:
+    """Strip Optional/Annotated/Union wrappers down to the first concrete type."""
+    while typing.get_origin(annotation) in (typing.Union, typing.Annotated) or (
+        typing.get_origin(annotation) is not None and type(None) in typing.get_args(annotation)
+    ):
+        annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+    return annotation
+
+
 def _model_at(model: type, path: tuple) -> type | None:
-    """The model class reached by following a validation-error path of aliases."""
+    """The model class reached by following a validation-error path of aliases, list indexes and dict keys."""
     current: Any = model
     for part in path:
-        while typing.get_origin(current) in (typing.Union, list, dict, typing.Annotated) or (
-            typing.get_origin(current) is not None and type(None) in typing.get_args(current)
-        ):
-            args = [a for a in typing.get_args(current) if a is not type(None)]
-            current = args[-1] if typing.get_origin(current) is dict else args[0]
-        if isinstance(part, int):
+        current = _unwrap(current)
+        origin = typing.get_origin(current)
+        if origin in (list, dict):
+            current = typing.get_args(current)[-1]  # this part is an index or a key
             continue
         if not (isinstance(current, type) and issubclass(current, BaseModel)):
             return None
@@ -72,8 +79,7 @@ def _model_at(model: type, path: tuple) -> type | None:
         if field is None:
             return None
         current = field.annotation
-    while typing.get_origin(current) is not None:
-        current = next(a for a in typing.get_args(current) if a is not type(None))
+    current = _unwrap(current)
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
@@ -110,6 +116,7 @@ def parse(raw: dict[str, Any], region: Any, project: str, stack: str) -> Deploym
     environment = raw.get("environment")
     try:
         config = StackConfig.model_validate(raw, context={"environment": environment})
+        problems.extend(consistency_problems(config))
     except ValidationError as err:
         problems.extend(describe(err))
     if problems:

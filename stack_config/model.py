@@ -14,10 +14,13 @@ from pydantic import (
     model_validator,
 )
 
+from stack_config.apps import CollectorConfig, EnrichConfig, LakeConfig, LoadersConfig, OperationsConfig
 from stack_config.base import ConfigModel, PositiveInt, environment_default
+from stack_config.iglu import IgluConfig
 
 LICENSE_URL = "https://docs.snowplow.io/limited-use-license-1.1/"
 RESERVED_TAG_KEYS = ("project", "stack", "environment", "Name")
+MAX_USER_TAGS = 7
 _TAG_KEY = re.compile(r"^[\w .:/=+\-@]{1,128}$")
 
 
@@ -90,15 +93,20 @@ class NetworkConfig(ConfigModel):
 
 
 class ShardCounts(ConfigModel):
-    raw: PositiveInt = 1
-    enriched: PositiveInt = 1
+    raw: Optional[PositiveInt] = Field(None, validate_default=True)
+    enriched: Optional[PositiveInt] = Field(None, validate_default=True)
     bad1: PositiveInt = 1
     bad2: PositiveInt = 1
+
+    @field_validator("raw", "enriched")
+    @classmethod
+    def _busy_streams_default(cls, value, info: ValidationInfo):
+        return value if value is not None else environment_default(info, dev=1, prod=2)
 
 
 class StreamsConfig(ConfigModel):
     mode: Literal["PROVISIONED", "ON_DEMAND"] = "PROVISIONED"
-    shards: ShardCounts = ShardCounts()
+    shards: ShardCounts = Field(default={}, validate_default=True)
     retention_hours: Optional[int] = Field(None, ge=24, le=8760, validate_default=True)
 
     @field_validator("retention_hours")
@@ -121,6 +129,10 @@ def _numbers_as_text(value):
 
 
 def _tags(value: dict[str, str]) -> dict[str, str]:
+    if len(value) > MAX_USER_TAGS:
+        raise ValueError(
+            f"at most {MAX_USER_TAGS} tags: S3 objects accept 10 and the program sets project, stack and environment"
+        )
     for key, tag_value in value.items():
         if key in RESERVED_TAG_KEYS:
             raise ValueError(f"tag key {key!r} is set by the program; reserved keys: {', '.join(RESERVED_TAG_KEYS)}")
@@ -139,6 +151,12 @@ class StackConfig(ConfigModel):
     network: NetworkConfig = Field(default={"create": {}}, validate_default=True)
     streams: StreamsConfig = Field(default={}, validate_default=True)
     tags: Annotated[dict[str, str], BeforeValidator(_numbers_as_text), AfterValidator(_tags)] = {}
+    operations: OperationsConfig = Field(default={}, validate_default=True)
+    collector: CollectorConfig = Field(default={}, validate_default=True)
+    enrich: EnrichConfig = Field(default={}, validate_default=True)
+    lake: LakeConfig = LakeConfig()
+    loaders: LoadersConfig = Field(default={}, validate_default=True)
+    iglu: IgluConfig = IgluConfig()
 
     @field_validator("accept_limited_use_license")
     @classmethod
@@ -153,3 +171,22 @@ class StackConfig(ConfigModel):
     @property
     def protect_data(self) -> bool:
         return self.environment == "prod"
+
+
+def consistency_problems(config: StackConfig) -> list[str]:
+    """Rules that span several keys; each problem names the key to change."""
+    problems = []
+    if config.streams.mode == "PROVISIONED":
+        shards = config.streams.shards
+        for key, size, stream, count in (
+            ("enrich", config.enrich.size, "raw", shards.raw),
+            ("loaders.enriched", config.loaders.enriched.size, "enriched", shards.enriched),
+            ("loaders.bad", config.loaders.bad.size, "bad1", shards.bad1),
+        ):
+            if size.max_size > count:
+                problems.append(
+                    f"snowplow:{key}.size.maxSize: {size.max_size} exceeds streams.shards.{stream} ({count}); "
+                    "a Kinesis consumer never uses more instances than its input stream has shards: "
+                    "raise the shards or lower maxSize"
+                )
+    return problems

@@ -27,6 +27,8 @@ def test_every_taggable_resource_has_stack_and_user_tags(preview, environment):
     for resource in taggable:
         tags = resource["inputs"].get("tags")
         assert tags is not None, f"{resource['urn']} has no tags"
+        if isinstance(tags, list):  # autoscaling groups take a list of {key, value, propagateAtLaunch}
+            tags = {t["key"]: t["value"] for t in tags}
         assert expected.items() <= tags.items(), resource["urn"]
         assert tags["cost-center"] == "42"
 

@@ -1,0 +1,50 @@
+"""enrich.hocon (Enrich 6.x, Kinesis) and s3-loader.hocon (S3 Loader 3.x) as data."""
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class KinesisInput:
+    """A KCL consumer's input: `app_name` is also the name of its DynamoDB lease table."""
+
+    stream: str
+    app_name: str
+    initial_position: str
+
+
+def _input(source: KinesisInput) -> dict[str, Any]:
+    return {
+        "streamName": source.stream,
+        "appName": source.app_name,
+        "initialPosition": {"type": source.initial_position},
+    }
+
+
+def render_enrich_config(source: KinesisInput, good: str, bad: str, telemetry: bool) -> dict[str, Any]:
+    return {
+        "license": {"accept": True},
+        "input": _input(source),
+        "output": {"good": {"streamName": good}, "bad": {"streamName": bad}},
+        "telemetry": {"disable": not telemetry},
+    }
+
+
+def render_s3_loader_config(
+    source: KinesisInput,
+    purpose: Literal["ENRICHED_EVENTS", "SELF_DESCRIBING"],
+    path: str,
+    bad_stream: str,
+    max_bytes: int,
+    max_delay_seconds: int,
+) -> dict[str, Any]:
+    good: dict[str, Any] = {"path": path}
+    if purpose == "SELF_DESCRIBING":
+        good["partitionFormat"] = "{vendor}.{schema}"
+    return {
+        "license": {"accept": True},
+        "input": _input(source),
+        "output": {"good": good, "bad": {"streamName": bad_stream}},
+        "purpose": purpose,
+        "batching": {"maxBytes": max_bytes, "maxDelay": f"{max_delay_seconds} seconds"},
+    }

@@ -1,0 +1,188 @@
+"""Kinesis consumers: Enrich (raw -> enriched) and the S3 loaders (stream -> lake)."""
+
+import json
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+import pulumi
+
+from components.app_versions import ENRICH_IMAGE, S3_LOADER_IMAGE
+from components.consumer_configs import KinesisInput, render_enrich_config, render_s3_loader_config
+from components.context import StackContext
+from components.ec2_service import Ec2Service, Ec2ServiceArgs, InstanceFacts
+from components.hocon import hocon_text
+from components.iam import kcl_metrics, kcl_tables, kinesis_consumer, kinesis_producer
+from components.lease_table import lease_table
+from components.streams import StreamInfo
+from stack_config.apps import BadLoaderConfig, EnrichConfig, EnrichedLoaderConfig, OperationsConfig
+
+
+@dataclass
+class Placement:
+    """Where consumer instances run and what they encrypt with."""
+
+    vpc_id: pulumi.Input[str]
+    subnet_ids: pulumi.Input[Sequence[str]]
+    kms_key_arn: pulumi.Input[str]
+    config_bucket: pulumi.Input[str]
+
+
+def _s3_uri_arn(uri: str) -> str:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return f"arn:aws:s3:::{bucket}/{key}*"
+
+
+@dataclass
+class EnrichArgs:
+    context: StackContext
+    config: EnrichConfig
+    operations: OperationsConfig
+    instance: InstanceFacts
+    placement: Placement
+    raw: StreamInfo
+    enriched: StreamInfo
+    bad: StreamInfo
+    enrichments: dict[str, dict]
+    resolver: dict
+    secret_arns: list[str] = field(default_factory=list)
+    asset_s3_uris: list[str] = field(default_factory=list)
+
+
+class Enrich(pulumi.ComponentResource):
+    def __init__(self, name: str, args: EnrichArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("snowplow:pipeline:Enrich", name, None, opts)
+        ctx, cfg, place = args.context, args.config, args.placement
+        app_name = ctx.name("enrich")
+        table = lease_table(f"{name}-leases", ctx, app_name, cfg.lease_table, place.kms_key_arn, self)
+        files = {
+            "enrich.hocon": hocon_text(
+                render_enrich_config(
+                    KinesisInput(args.raw.name, app_name, cfg.initial_position),
+                    good=args.enriched.name,
+                    bad=args.bad.name,
+                    telemetry=args.operations.telemetry,
+                )
+            ),
+            "iglu_resolver.json": json.dumps(args.resolver, indent=2) + "\n",
+            **{f"enrichments/{file}": json.dumps(doc, indent=2) + "\n" for file, doc in sorted(args.enrichments.items())},
+        }
+        statements = [
+            kinesis_consumer("ReadRawStream", args.raw.arn),
+            kinesis_producer("WriteEnrichedAndBadStreams", [args.enriched.arn, args.bad.arn]),
+            *kcl_tables(table.arn),
+            kcl_metrics(app_name),
+        ]
+        if args.asset_s3_uris:
+            statements.append(
+                {
+                    "Sid": "ReadEnrichmentAssets",
+                    "Effect": "Allow",
+                    "Action": "s3:GetObject",
+                    "Resource": sorted({_s3_uri_arn(u) for u in args.asset_s3_uris}),
+                }
+            )
+        self.service = Ec2Service(
+            f"{name}-service",
+            Ec2ServiceArgs(
+                context=ctx,
+                app="enrich",
+                image=ENRICH_IMAGE,
+                instance=args.instance,
+                min_size=cfg.size.min_size,
+                max_size=cfg.size.max_size,
+                cpu_target=cfg.size.cpu_target,
+                vpc_id=place.vpc_id,
+                subnet_ids=place.subnet_ids,
+                kms_key_arn=place.kms_key_arn,
+                config_bucket=place.config_bucket,
+                files=files,
+                app_args=[
+                    "--config", "/snowplow/config/enrich.hocon",
+                    "--iglu-config", "/snowplow/config/iglu_resolver.json",
+                    "--enrichments", "/snowplow/config/enrichments",
+                ],
+                statements=statements,
+                log_retention_days=args.operations.log_retention_days,
+                secret_arns=args.secret_arns,
+                ssh_cidrs=list(args.operations.ssh_cidrs),
+                group_tags={"snowplow:kcl-app": app_name, "snowplow:input-stream": args.raw.name},
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.lease_table_name = table.name
+        self.register_outputs({"leaseTable": table.name, "asgName": self.service.asg_name})
+
+
+@dataclass
+class S3LoaderArgs:
+    context: StackContext
+    kind: str  # "enriched" or "bad"
+    config: EnrichedLoaderConfig | BadLoaderConfig
+    operations: OperationsConfig
+    instance: InstanceFacts
+    placement: Placement
+    source: StreamInfo
+    failures: StreamInfo
+    lake_bucket: pulumi.Input[str]
+    lake_bucket_arn: pulumi.Input[str]
+
+
+class S3Loader(pulumi.ComponentResource):
+    """Archives one stream into the lake: enriched events as TSV, failed events partitioned by schema."""
+
+    def __init__(self, name: str, args: S3LoaderArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("snowplow:pipeline:S3Loader", name, None, opts)
+        ctx, cfg, place = args.context, args.config, args.placement
+        app = f"s3-loader-{args.kind}"
+        app_name = ctx.name(app)
+        purpose = "ENRICHED_EVENTS" if args.kind == "enriched" else "SELF_DESCRIBING"
+        table = lease_table(f"{name}-leases", ctx, app_name, cfg.lease_table, place.kms_key_arn, self)
+        hocon = pulumi.Output.from_input(args.lake_bucket).apply(
+            lambda bucket: hocon_text(
+                render_s3_loader_config(
+                    KinesisInput(args.source.name, app_name, cfg.initial_position),
+                    purpose=purpose,
+                    path=f"s3://{bucket}/{args.kind}/",
+                    bad_stream=args.failures.name,
+                    max_bytes=cfg.batching.max_bytes,
+                    max_delay_seconds=cfg.batching.max_delay_seconds,
+                )
+            )
+        )
+        statements = [
+            kinesis_consumer("ReadSourceStream", args.source.arn),
+            kinesis_producer("WriteLoaderFailures", [args.failures.arn]),
+            {
+                "Sid": "WriteLakePrefix",
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+                "Resource": pulumi.Output.concat(args.lake_bucket_arn, f"/{args.kind}/*"),
+            },
+            *kcl_tables(table.arn),
+            kcl_metrics(app_name),
+        ]
+        self.service = Ec2Service(
+            f"{name}-service",
+            Ec2ServiceArgs(
+                context=ctx,
+                app=app,
+                image=S3_LOADER_IMAGE,
+                instance=args.instance,
+                min_size=cfg.size.min_size,
+                max_size=cfg.size.max_size,
+                cpu_target=cfg.size.cpu_target,
+                vpc_id=place.vpc_id,
+                subnet_ids=place.subnet_ids,
+                kms_key_arn=place.kms_key_arn,
+                config_bucket=place.config_bucket,
+                files={"s3-loader.hocon": hocon},
+                app_args=["--config", "/snowplow/config/s3-loader.hocon"],
+                statements=statements,
+                log_retention_days=args.operations.log_retention_days,
+                ssh_cidrs=list(args.operations.ssh_cidrs),
+                group_tags={"snowplow:kcl-app": app_name, "snowplow:input-stream": args.source.name},
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.lease_table_name = table.name
+        self.register_outputs({"leaseTable": table.name, "asgName": self.service.asg_name})

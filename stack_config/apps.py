@@ -1,0 +1,230 @@
+"""Config of the Snowplow apps: sizing, collector HTTP/TLS/cookies, enrich, lake and loaders."""
+
+import ipaddress
+import re
+from typing import Annotated, ClassVar, Literal, Optional
+
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
+
+from stack_config.base import ConfigModel, environment_default
+from stack_config.enrichments import EnrichmentsConfig
+
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")
+_DOMAIN = re.compile(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_COLLECTOR_TARGETS = ("/com.snowplowanalytics.snowplow/tp2", "/r/tp2", "/com.snowplowanalytics.iglu/v1")
+
+# app -> (dev, prod) defaults for instance type, min and max instances
+SIZE_DEFAULTS = {
+    "collector": (("t3a.small", 1, 2), ("c6i.large", 2, 6)),
+    "enrich": (("t3a.small", 1, 1), ("c6i.large", 2, 2)),
+    "s3LoaderEnriched": (("t3a.small", 1, 1), ("t3a.medium", 1, 2)),
+    "s3LoaderBad": (("t3a.small", 1, 1), ("t3a.small", 1, 1)),
+}
+
+
+def _cidr(value: str) -> str:
+    try:
+        ipaddress.ip_network(value, strict=True)
+    except ValueError as err:
+        raise ValueError(f"must be a CIDR block such as 203.0.113.0/24 ({err})") from None
+    return value
+
+
+Cidr = Annotated[str, AfterValidator(_cidr)]
+DomainName = Annotated[str, Field(max_length=253, pattern=_DOMAIN.pattern)]
+SecretArn = Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+$")]
+
+
+class ServiceSize(ConfigModel):
+    """Instances of one app: EC2 type, autoscaling bounds and the CPU target it scales on."""
+
+    app: ClassVar[str] = "collector"
+
+    instance_type: Optional[str] = Field(None, validate_default=True)
+    min_size: Optional[int] = Field(None, ge=1, le=100, validate_default=True)
+    max_size: Optional[int] = Field(None, ge=1, le=100, validate_default=True)
+    cpu_target: int = Field(60, ge=20, le=90)
+
+    @field_validator("instance_type", "min_size", "max_size")
+    @classmethod
+    def _defaults(cls, value, info: ValidationInfo):
+        if value is not None:
+            if info.field_name == "instance_type" and not _INSTANCE_TYPE.match(value):
+                raise ValueError("must be an EC2 instance type such as t3a.small or c7g.large")
+            return value
+        dev, prod = SIZE_DEFAULTS[cls.app]
+        index = ("instance_type", "min_size", "max_size").index(info.field_name)
+        return environment_default(info, dev=dev[index], prod=prod[index])
+
+    @model_validator(mode="after")
+    def _bounds(self):
+        if self.min_size > self.max_size:
+            raise ValueError(f"minSize ({self.min_size}) must not exceed maxSize ({self.max_size})")
+        return self
+
+
+class EnrichSize(ServiceSize):
+    app: ClassVar[str] = "enrich"
+
+
+class EnrichedLoaderSize(ServiceSize):
+    app: ClassVar[str] = "s3LoaderEnriched"
+
+
+class BadLoaderSize(ServiceSize):
+    app: ClassVar[str] = "s3LoaderBad"
+
+
+def _size_field():
+    return Field(default={}, validate_default=True)
+
+
+class CookieConfig(ConfigModel):
+    """The collector's network-user-id cookie."""
+
+    enabled: bool = True
+    name: str = Field("sp", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    expiration_days: int = Field(365, ge=1, le=730)
+    domains: list[DomainName] = []
+    fallback_domain: Optional[DomainName] = None
+    secure: bool = True
+    http_only: bool = True
+    same_site: Literal["None", "Lax", "Strict"] = "None"
+
+    @model_validator(mode="after")
+    def _same_site_none_needs_secure(self):
+        if self.same_site == "None" and not self.secure:
+            raise ValueError("sameSite None requires secure: true (browsers reject it otherwise)")
+        return self
+
+
+class CollectorBuffer(ConfigModel):
+    """When the collector flushes records to Kinesis: whichever limit is reached first."""
+
+    byte_limit: int = Field(3_145_728, ge=1_000, le=5_242_880)
+    record_limit: int = Field(500, ge=1, le=500)
+    time_limit_ms: int = Field(5_000, ge=1, le=60_000)
+
+
+class CollectorConfig(ConfigModel):
+    size: ServiceSize = _size_field()
+    ingress_cidrs: list[Cidr] = Field(["0.0.0.0/0"], min_length=1)
+    domain: Optional[DomainName] = None
+    hosted_zone_id: Optional[Annotated[str, Field(pattern=r"^Z[A-Z0-9]{4,31}$")]] = None
+    certificate_arn: Optional[Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[\w-]+$")]] = None
+    access_logs: Optional[bool] = Field(None, validate_default=True)
+    cookie: CookieConfig = CookieConfig()
+    custom_paths: dict[str, str] = {}
+    buffer: CollectorBuffer = CollectorBuffer()
+
+    @field_validator("access_logs")
+    @classmethod
+    def _access_logs_default(cls, value, info: ValidationInfo):
+        return value if value is not None else environment_default(info, dev=False, prod=True)
+
+    @field_validator("custom_paths")
+    @classmethod
+    def _paths(cls, value: dict[str, str]):
+        for path, target in value.items():
+            if not re.match(r"^/[\w.-]+/[\w.-]+$", path):
+                raise ValueError(f"custom path {path!r} must be two segments with a leading slash, e.g. /com.acme/track")
+            if target not in _COLLECTOR_TARGETS:
+                raise ValueError(f"custom path {path!r} must map to one of {', '.join(_COLLECTOR_TARGETS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _tls(self):
+        if self.hosted_zone_id and not self.domain:
+            raise ValueError("hostedZoneId needs domain: the certificate and alias record are for that name")
+        if self.domain and not (self.hosted_zone_id or self.certificate_arn):
+            raise ValueError("domain needs hostedZoneId (certificate issued and validated here) or certificateArn")
+        return self
+
+    @property
+    def tls(self) -> bool:
+        return bool(self.certificate_arn or self.hosted_zone_id)
+
+
+class KclTable(ConfigModel):
+    """Capacity of a KCL lease table in DynamoDB."""
+
+    billing_mode: Literal["PAY_PER_REQUEST", "PROVISIONED"] = "PAY_PER_REQUEST"
+    read_capacity: int = Field(5, ge=1, le=40_000)
+    write_capacity: int = Field(5, ge=1, le=40_000)
+
+
+class LakeTransition(ConfigModel):
+    days: int = Field(ge=1, le=3650)
+    storage_class: Literal["STANDARD_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"]
+
+
+class LakeConfig(ConfigModel):
+    """The S3 data lake: lifecycle of enriched and failed events."""
+
+    transitions: list[LakeTransition] = [LakeTransition(days=30, storage_class="INTELLIGENT_TIERING")]
+    noncurrent_expiration_days: int = Field(30, ge=1, le=3650)
+
+    @field_validator("transitions")
+    @classmethod
+    def _ordered(cls, value: list[LakeTransition]):
+        days = [t.days for t in value]
+        if days != sorted(set(days)):
+            raise ValueError(f"transition days must increase strictly (got {days})")
+        return value
+
+
+class ConsumerConfig(ConfigModel):
+    """A Kinesis consumer app (enrich, loaders): its KCL lease table and where it starts reading."""
+
+    lease_table: KclTable = KclTable()
+    initial_position: Literal["TRIM_HORIZON", "LATEST"] = "TRIM_HORIZON"
+
+
+class LoaderBatching(ConfigModel):
+    max_bytes: int = Field(67_108_864, ge=1_000_000, le=1_000_000_000)
+    max_delay_seconds: int = Field(300, ge=10, le=3_600)
+
+
+class EnrichedLoaderConfig(ConsumerConfig):
+    size: EnrichedLoaderSize = _size_field()
+    batching: LoaderBatching = LoaderBatching()
+
+
+class BadLoaderConfig(ConsumerConfig):
+    size: BadLoaderSize = _size_field()
+    batching: LoaderBatching = LoaderBatching()
+
+
+class LoadersConfig(ConfigModel):
+    enriched: EnrichedLoaderConfig = _size_field()
+    bad: BadLoaderConfig = _size_field()
+
+
+class OperationsConfig(ConfigModel):
+    """What every app instance shares: log retention, SSH and telemetry."""
+
+    log_retention_days: Optional[int] = Field(None, validate_default=True)
+    ssh_cidrs: list[Cidr] = []
+    telemetry: bool = False
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value, info: ValidationInfo):
+        value = value if value is not None else environment_default(info, dev=7, prod=90)
+        if value not in LOG_RETENTION_DAYS:
+            raise ValueError(f"must be one of CloudWatch's retention periods: {', '.join(map(str, LOG_RETENTION_DAYS))}")
+        return value
+
+    @field_validator("ssh_cidrs")
+    @classmethod
+    def _no_open_ssh(cls, value: list[str]):
+        open_to_all = [c for c in value if ipaddress.ip_network(c).prefixlen == 0]
+        if open_to_all:
+            raise ValueError("SSH may not be open to the internet; use SSM Session Manager or a narrow CIDR")
+        return value
+
+
+class EnrichConfig(ConsumerConfig):
+    size: EnrichSize = _size_field()
+    enrichments: EnrichmentsConfig = Field(default={}, validate_default=True)
