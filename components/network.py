@@ -33,7 +33,11 @@ def plan_network(config: NetworkConfig) -> NetworkPlan:
     existing = config.existing
     problems, azs = [], set()
     for key, ids in (("publicSubnetIds", existing.public_subnet_ids), ("privateSubnetIds", existing.private_subnet_ids)):
-        subnets = [aws.ec2.get_subnet(id=subnet_id) for subnet_id in ids]
+        try:
+            subnets = [aws.ec2.get_subnet(id=subnet_id) for subnet_id in ids]
+        except Exception as err:  # noqa: BLE001 - the provider reports a missing subnet as a generic invoke error
+            problems.append(f"snowplow:network.existing.{key}: cannot look up {ids} ({err})")
+            continue
         foreign = [s.id for s in subnets if s.vpc_id != existing.vpc_id]
         zones = {s.availability_zone for s in subnets}
         if foreign:

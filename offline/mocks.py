@@ -80,12 +80,14 @@ class SnowplowMocks(pulumi.runtime.Mocks):
         subnet_azs: dict[str, str] | None = None,
         subnet_vpcs: dict[str, str] | None = None,
         default_vpc_id: str = "vpc-0a1b2c3d4e5f60718",
+        missing_subnets: frozenset[str] = frozenset(),
     ):
         """Subnets lookups answer from `subnet_azs`/`subnet_vpcs`, else round-robin AZs in `default_vpc_id`."""
         self.region = region
         self.subnet_azs = dict(subnet_azs or {})
         self.subnet_vpcs = dict(subnet_vpcs or {})
         self.default_vpc_id = default_vpc_id
+        self.missing_subnets = missing_subnets
         self.invoke_handlers: dict[str, Callable[[dict], dict]] = {
             "aws:index/getCallerIdentity:getCallerIdentity": self._caller_identity,
             "aws:index/getPartition:getPartition": lambda _: {
@@ -128,6 +130,8 @@ class SnowplowMocks(pulumi.runtime.Mocks):
 
     def _subnet(self, args: dict) -> dict:
         subnet_id = args.get("id", "")
+        if subnet_id in self.missing_subnets:
+            return {}, [("id", f"no matching EC2 Subnet found for {subnet_id}")]
         if subnet_id not in self.subnet_azs:
             letter = "abc"[len(self.subnet_azs) % 3]
             self.subnet_azs[subnet_id] = f"{self.region}{letter}"

@@ -79,3 +79,9 @@ def test_more_azs_than_the_region_has_is_rejected(preview):
     with pytest.raises(ConfigError) as caught:
         preview({"snowplow:network": {"create": {"azs": 4, "natGateways": 1}}})
     assert "snowplow:network.create.azs: the region has 3 available AZs (got 4)" in str(caught.value)
+
+
+def test_existing_subnet_that_does_not_exist_is_named(preview):
+    missing = frozenset({EXISTING["existing"]["privateSubnetIds"][1]})
+    with pytest.raises(ConfigError, match=r"snowplow:network.existing.privateSubnetIds: cannot look up"):
+        preview({"snowplow:network": EXISTING}, mocks=mocks_for_existing(missing_subnets=missing))
