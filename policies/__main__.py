@@ -1,0 +1,23 @@
+"""Snowplow CrossGuard policy pack: assembles the rules; PolicyPack() serves gRPC and never returns."""
+
+import snowplow_data_protection
+import snowplow_encryption
+import snowplow_iam
+import snowplow_network
+import snowplow_sizing
+import snowplow_tagging
+from pulumi_policy import EnforcementLevel, PolicyPack
+
+PolicyPack(
+    name="snowplow-guardrails",
+    description="Security, sizing, data-protection and tagging guard rails for the Snowplow pipeline on AWS.",
+    enforcement_level=EnforcementLevel.ADVISORY,
+    policies=[
+        *snowplow_encryption.POLICIES,
+        *snowplow_network.POLICIES,
+        *snowplow_iam.POLICIES,
+        *snowplow_sizing.POLICIES,
+        *snowplow_data_protection.POLICIES,
+        *snowplow_tagging.POLICIES,
+    ],
+)

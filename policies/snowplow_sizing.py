@@ -1,0 +1,260 @@
+"""Cost and capacity guard rails: instance types, ASG and shard bounds, RDS size, log retention,
+and the Snowplow rule that KCL consumers never outnumber their input stream's shards."""
+
+from pulumi_policy import Severity
+from snowplow_policy_util import (
+    ADVISORY,
+    ASG,
+    EC2_INSTANCE,
+    KINESIS_STREAM,
+    LAUNCH_TEMPLATE,
+    LOG_GROUP,
+    MANDATORY,
+    RDS_CLUSTER,
+    RDS_CLUSTER_INSTANCE,
+    RDS_INSTANCE,
+    as_list,
+    as_number,
+    boolean,
+    get,
+    instance_type_problem,
+    integer,
+    known,
+    of_type,
+    resource_policy,
+    stack_policy,
+    string,
+    string_list,
+    tag_map,
+)
+
+KCL_APP_TAG = "snowplow:kcl-app"
+INPUT_STREAM_TAG = "snowplow:input-stream"
+
+EC2_FAMILIES = ["t3", "t3a", "t4g", "m6i", "m6a", "m7i", "m7a", "m7g", "c6i", "c6a", "c7i", "c7a", "c7g"]
+RDS_FAMILIES = ["t3", "t4g", "m6g", "m6i", "m7g", "m7i", "r6g", "r6i", "r7g"]
+
+
+def _instance_types(args) -> list:
+    """(where, instance type) pairs declared by a launch template, instance or ASG override."""
+    if args.resource_type == ASG:
+        overrides = as_list(get(args.props, "mixedInstancesPolicy", "launchTemplate", "overrides"))
+        return [
+            ("mixed_instances_policy override", get(o, "instanceType")) for o in overrides if get(o, "instanceType")
+        ]
+    value = args.props.get("instanceType")
+    return [("instance_type", value)] if value else []
+
+
+def check_instance_types(args, report, cfg):
+    for where, value in _instance_types(args):
+        problem = instance_type_problem(str(value), cfg["allowedFamilies"], cfg["maxSize"])
+        if problem:
+            report(
+                f"'{args.name}' uses {where} '{value}': {problem}. Pick a type from {sorted(cfg['allowedFamilies'])} "
+                f"no larger than '{cfg['maxSize']}', or change this policy's config for the stack."
+            )
+
+
+def check_asg_size(args, report, cfg):
+    low, high = as_number(args.props.get("minSize")), as_number(args.props.get("maxSize"))
+    desired = as_number(args.props.get("desiredCapacity"))
+    if high is not None and high > cfg["maxInstances"]:
+        report(
+            f"Auto Scaling group '{args.name}' may grow to {high:g} instances; set max_size <= {cfg['maxInstances']}."
+        )
+    if low is not None and high is not None and low > high:
+        report(f"Auto Scaling group '{args.name}' has min_size {low:g} above max_size {high:g}; fix the bounds.")
+    if desired is not None and ((low is not None and desired < low) or (high is not None and desired > high)):
+        report(f"Auto Scaling group '{args.name}' has desired_capacity {desired:g} outside [min_size, max_size].")
+
+
+def _stream_mode(props) -> str:
+    return str(get(props, "streamModeDetails", "streamMode") or "PROVISIONED").upper()
+
+
+def check_shard_count(args, report, cfg):
+    if _stream_mode(args.props) != "PROVISIONED":
+        return
+    shards = as_number(args.props.get("shardCount"))
+    if shards is not None and shards > cfg["maxShards"]:
+        report(f"Kinesis stream '{args.name}' has {shards:g} shards; set shard_count <= {cfg['maxShards']}.")
+
+
+def check_on_demand(args, report, cfg):
+    if _stream_mode(args.props) == "ON_DEMAND" and not cfg["allowOnDemand"]:
+        report(
+            f"Kinesis stream '{args.name}' is ON_DEMAND, whose base cost is far above a few provisioned shards; "
+            "use stream_mode_details={'stream_mode': 'PROVISIONED'} with shard_count, or allow on-demand in config."
+        )
+
+
+def check_rds_class(args, report, cfg):
+    key = "dbClusterInstanceClass" if args.resource_type == RDS_CLUSTER else "instanceClass"
+    value = args.props.get(key)
+    if not value or value in cfg["allowedClasses"]:
+        return
+    problem = instance_type_problem(str(value), cfg["allowedFamilies"], cfg["maxSize"])
+    if problem:
+        report(
+            f"Database '{args.name}' uses class '{value}': {problem}. Use db.<family>.<size> with a family from "
+            f"{sorted(cfg['allowedFamilies'])} no larger than '{cfg['maxSize']}'."
+        )
+
+
+def check_rds_storage(args, report, cfg):
+    props, limit = args.props, cfg["maxStorageGb"]
+    for key, label in (("allocatedStorage", "allocated_storage"), ("maxAllocatedStorage", "max_allocated_storage")):
+        size = as_number(props.get(key))
+        if size is not None and size > limit:
+            report(f"RDS instance '{args.name}' sets {label}={size:g} GiB; keep it <= {limit} GiB.")
+    storage_type = props.get("storageType") or ("io1" if props.get("iops") else "gp2")
+    if storage_type not in cfg["allowedStorageTypes"]:
+        report(
+            f"RDS instance '{args.name}' uses storage type '{storage_type}'; set storage_type to one of "
+            f"{cfg['allowedStorageTypes']} (gp3 is cheaper and faster than gp2)."
+        )
+
+
+def check_log_retention(args, report, cfg):
+    days = as_number(args.props.get("retentionInDays"))
+    if not days:
+        report(
+            f"CloudWatch log group '{args.name}' never expires its logs; set retention_in_days between "
+            f"{cfg['minDays']} and {cfg['maxDays']}."
+        )
+    elif not cfg["minDays"] <= days <= cfg["maxDays"]:
+        report(
+            f"CloudWatch log group '{args.name}' keeps logs {days:g} days; set retention_in_days between "
+            f"{cfg['minDays']} and {cfg['maxDays']}."
+        )
+
+
+# --- Snowplow: KCL consumers vs shards -------------------------------------------------------
+
+
+def _provisioned_shards(resources) -> dict:
+    """{physical stream name: shard count, or None for ON_DEMAND/unknown} for streams in the stack."""
+    shards = {}
+    for stream in of_type(resources, KINESIS_STREAM):
+        name = known(lambda s=stream: get(s.props, "name"), None)
+        if isinstance(name, str):
+            mode = known(lambda s=stream: _stream_mode(s.props), None)
+            count = known(lambda s=stream: as_number(get(s.props, "shardCount")), None)
+            shards[name] = count if mode == "PROVISIONED" else None
+    return shards
+
+
+def check_kcl_consumers(args, report, cfg):
+    shards = _provisioned_shards(args.resources)
+    apps: dict = {}
+    for group in of_type(args.resources, ASG):
+        tags = known(lambda g=group: tag_map(get(g.props, "tags")), {})
+        app, stream = tags.get(KCL_APP_TAG), tags.get(INPUT_STREAM_TAG)
+        if isinstance(app, str) and isinstance(stream, str):
+            apps.setdefault((app, stream), []).append(group)
+    for (app, stream), groups in sorted(apps.items()):
+        limit = shards.get(stream)
+        sizes = [known(lambda g=g: as_number(get(g.props, "maxSize")), None) for g in groups]
+        if limit is None or None in sizes:
+            continue  # ON_DEMAND, stream outside this stack, or values unknown until deploy
+        total = sum(sizes)
+        if total > limit:
+            for group in groups:
+                report(
+                    f"KCL app '{app}' can scale to {total:g} instances (Auto Scaling group '{group.name}'"
+                    + (f" and {len(groups) - 1} more" if len(groups) > 1 else "")
+                    + f") but its input stream '{stream}' has {limit:g} shards, so the extra workers would sit idle; "
+                    f"set max_size <= {limit:g} or add shards.",
+                    group.urn,
+                )
+
+
+SIZE_CONFIG = {
+    "allowedFamilies": string_list(EC2_FAMILIES, "Allowed instance families (the part before the dot)."),
+    "maxSize": string("2xlarge", "Largest allowed size, e.g. 'large' or '4xlarge'."),
+}
+
+POLICIES = [
+    resource_policy(
+        "ec2-compute-restrict-instance-types",
+        "Launch templates, instances and ASG overrides use allowed instance families up to a maximum size.",
+        [LAUNCH_TEMPLATE, EC2_INSTANCE, ASG],
+        check_instance_types,
+        level=ADVISORY,
+        config=SIZE_CONFIG,
+        severity=Severity.MEDIUM,
+    ),
+    resource_policy(
+        "autoscaling-group-limit-size",
+        "Auto Scaling groups have consistent bounds and a capped max_size.",
+        [ASG],
+        check_asg_size,
+        level=ADVISORY,
+        config={"maxInstances": integer(10, "Largest allowed max_size.", minimum=1)},
+        severity=Severity.MEDIUM,
+    ),
+    resource_policy(
+        "kinesis-stream-limit-shard-count",
+        "Provisioned Kinesis streams stay within a shard budget.",
+        [KINESIS_STREAM],
+        check_shard_count,
+        level=ADVISORY,
+        config={"maxShards": integer(8, "Largest allowed shard_count.", minimum=1)},
+        severity=Severity.MEDIUM,
+    ),
+    resource_policy(
+        "kinesis-stream-restrict-on-demand",
+        "Kinesis streams use ON_DEMAND mode only where the config allows it.",
+        [KINESIS_STREAM],
+        check_on_demand,
+        level=ADVISORY,
+        config={"allowOnDemand": boolean(False, "Accept ON_DEMAND streams.")},
+        severity=Severity.MEDIUM,
+    ),
+    resource_policy(
+        "rds-instance-restrict-instance-class",
+        "RDS instance classes come from allowed families up to a maximum size.",
+        [RDS_INSTANCE, RDS_CLUSTER_INSTANCE, RDS_CLUSTER],
+        check_rds_class,
+        level=ADVISORY,
+        config={
+            "allowedFamilies": string_list(RDS_FAMILIES, "Allowed families, e.g. 't4g' for db.t4g.*."),
+            "maxSize": string("2xlarge", "Largest allowed size."),
+            "allowedClasses": string_list(["db.serverless"], "Classes accepted as-is."),
+        },
+        severity=Severity.MEDIUM,
+    ),
+    resource_policy(
+        "rds-instance-limit-storage",
+        "RDS instances cap allocated and autoscaled storage and use modern storage types.",
+        [RDS_INSTANCE],
+        check_rds_storage,
+        level=ADVISORY,
+        config={
+            "maxStorageGb": integer(200, "Largest allocated_storage / max_allocated_storage in GiB.", minimum=20),
+            "allowedStorageTypes": string_list(["gp3", "io1", "io2"], "Accepted storage_type values."),
+        },
+        severity=Severity.MEDIUM,
+    ),
+    resource_policy(
+        "cloudwatch-log-group-bound-retention",
+        "CloudWatch log groups expire logs within configured bounds.",
+        [LOG_GROUP],
+        check_log_retention,
+        level=ADVISORY,
+        config={
+            "minDays": integer(7, "Shortest allowed retention_in_days.", minimum=1),
+            "maxDays": integer(365, "Longest allowed retention_in_days.", minimum=1),
+        },
+        severity=Severity.LOW,
+    ),
+    stack_policy(
+        "snowplow-kcl-consumer-limit-to-shards",
+        f"A KCL consumer group (ASGs tagged {KCL_APP_TAG}/{INPUT_STREAM_TAG}) never scales beyond its input "
+        "stream's shard count.",
+        check_kcl_consumers,
+        level=MANDATORY,
+        severity=Severity.MEDIUM,
+    ),
+]
