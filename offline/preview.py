@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from offline.engine import MASK, PROJECT_DIR, ProgramRun, StackFile, run_program
+from offline.policy import DEFAULT_PACK_DIR as PACK_DIR
+from offline.policy import format_violations, mandatory_violations, run_policy_pack
 
 EXIT_OK, EXIT_CONFIG, EXIT_POLICY = 0, 1, 2
 
@@ -83,6 +85,15 @@ def render_app_files(run: ProgramRun, directory: Path) -> list[Path]:
     return sorted(written)
 
 
+def policy_config_for(stack_file: StackFile, explicit: Path | None) -> Path | None:
+    """The explicit file, else the pack's file for the stack's environment (dev or prod)."""
+    if explicit is not None:
+        return explicit
+    environment = stack_file.config.get("snowplow:environment", "dev")
+    candidate = PACK_DIR / f"config.{environment}.json"
+    return candidate if candidate.is_file() else None
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="make preview", description=__doc__)
     source = parser.add_mutually_exclusive_group()
@@ -90,6 +101,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     source.add_argument("--config", type=Path, help="path to any Pulumi.<name>.yaml stack file")
     parser.add_argument("--json", type=Path, help="write the machine-readable plan here")
     parser.add_argument("--render", type=Path, help="write every rendered app config file under this folder")
+    parser.add_argument(
+        "--policy-config",
+        type=Path,
+        help="policy pack config file (default: policies/config.<environment>.json for the stack's environment)",
+    )
+    parser.add_argument("--no-policy", action="store_true", help="skip the policy pack")
     return parser.parse_args(argv)
 
 
@@ -118,6 +135,16 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(summary_line(run))
     document = plan_document(run)
+    exit_code = EXIT_OK
+    if not args.no_policy:
+        report = run_policy_pack(
+            run.resources, run.stack, run.project, policy_config_for(stack_file, args.policy_config)
+        )
+        print()
+        print(format_violations(report))
+        document["policy"] = {k: report[k] for k in ("pack", "version", "violations")}
+        if mandatory_violations(report):
+            exit_code = EXIT_POLICY
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
@@ -126,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         files = render_app_files(run, args.render)
         print(f"{len(files)} app config files written under {args.render}")
     print(f"Preview of stack {run.stack} took {time.perf_counter() - started:.2f}s")
-    return EXIT_OK
+    return exit_code
 
 
 if __name__ == "__main__":

@@ -72,7 +72,11 @@ def test_streams_are_wired_as_snowplow_runs_them(prod):
 
 
 def test_every_app_accepts_the_license_in_config_and_environment(prod):
-    for app, name in (("collector", "collector.hocon"), ("enrich", "enrich.hocon"), ("s3-loader-bad", "s3-loader.hocon")):
+    for app, name in (
+        ("collector", "collector.hocon"),
+        ("enrich", "enrich.hocon"),
+        ("s3-loader-bad", "s3-loader.hocon"),
+    ):
         config = hocon(prod, app, name)
         assert config.get("collector.license.accept", config.get("license.accept", False)) is True
         assert "--env ACCEPT_LIMITED_USE_LICENSE=yes" in user_data(prod, app.replace("s3-loader-bad", "s3-loader-bad"))
@@ -80,7 +84,11 @@ def test_every_app_accepts_the_license_in_config_and_environment(prod):
 
 def test_each_kcl_app_name_is_its_encrypted_recoverable_lease_table(prod):
     tables = {t["inputs"]["name"]: t for t in of_type(prod, "aws:dynamodb/table:Table")}
-    for app, name in (("enrich", "enrich.hocon"), ("s3-loader-enriched", "s3-loader.hocon"), ("s3-loader-bad", "s3-loader.hocon")):
+    for app, name in (
+        ("enrich", "enrich.hocon"),
+        ("s3-loader-enriched", "s3-loader.hocon"),
+        ("s3-loader-bad", "s3-loader.hocon"),
+    ):
         table = tables[hocon(prod, app, name)["input.appName"]]
         assert table["inputs"]["hashKey"] == "leaseKey"
         assert table["inputs"]["attributes"] == [{"name": "leaseKey", "type": "S"}]
@@ -91,7 +99,9 @@ def test_each_kcl_app_name_is_its_encrypted_recoverable_lease_table(prod):
 
 
 def test_lease_table_capacity_follows_config(preview):
-    run = preview({"snowplow:enrich": {"leaseTable": {"billingMode": "PROVISIONED", "readCapacity": 7, "writeCapacity": 9}}})
+    run = preview(
+        {"snowplow:enrich": {"leaseTable": {"billingMode": "PROVISIONED", "readCapacity": 7, "writeCapacity": 9}}}
+    )
     (table,) = [t for t in of_type(run, "aws:dynamodb/table:Table") if t["inputs"]["name"] == "snowplow-test-enrich"]
     assert (table["inputs"]["billingMode"], table["inputs"]["readCapacity"], table["inputs"]["writeCapacity"]) == (
         "PROVISIONED",
@@ -125,7 +135,9 @@ def test_collector_may_only_write_raw_and_bad_1(prod):
 
 
 def test_prod_collector_redirects_http_to_tls13_https(prod):
-    listeners = {l["inputs"]["port"]: l["inputs"] for l in of_type(prod, "aws:lb/listener:Listener")}
+    listeners = {
+        listener["inputs"]["port"]: listener["inputs"] for listener in of_type(prod, "aws:lb/listener:Listener")
+    }
     assert listeners[80]["defaultActions"] == [
         {"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}
     ]
@@ -150,7 +162,7 @@ def test_dev_collector_without_tls_serves_http_only(dev):
 def test_imported_certificate_gives_https_without_dns_records(preview):
     arn = "arn:aws:acm:eu-west-1:123456789012:certificate/0b1c2d3e-aaaa-bbbb-cccc-123456789012"
     run = preview({"snowplow:collector": {"domain": "t.example.org", "certificateArn": arn}})
-    https = [l for l in of_type(run, "aws:lb/listener:Listener") if l["inputs"]["port"] == 443]
+    https = [x for x in of_type(run, "aws:lb/listener:Listener") if x["inputs"]["port"] == 443]
     assert https[0]["inputs"]["certificateArn"] == arn
     assert of_type(run, "aws:route53/record:Record") == []
     assert run.outputs["collector_url"] == "https://t.example.org"
@@ -160,7 +172,10 @@ def test_alb_drops_invalid_headers_and_logs_to_an_sse_s3_bucket_in_prod(prod, de
     (alb,) = of_type(prod, "aws:lb/loadBalancer:LoadBalancer")
     assert alb["inputs"]["dropInvalidHeaderFields"] is True and alb["inputs"]["internal"] is False
     assert alb["inputs"]["accessLogs"]["enabled"] is True
-    sse = [r for r in of_type(prod, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")]
+    sse = [
+        r
+        for r in of_type(prod, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+    ]
     algorithms = sorted(r["inputs"]["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] for r in sse)
     assert algorithms == ["AES256", "aws:kms", "aws:kms"]
     assert "accessLogs" not in of_type(dev, "aws:lb/loadBalancer:LoadBalancer")[0]["inputs"]
@@ -184,7 +199,11 @@ def test_no_ssh_unless_allowlisted_and_never_from_anywhere(prod, preview):
     assert {r["inputs"]["fromPort"] for r in open_to_world} == {80, 443}
 
     run = preview({"snowplow:operations": {"sshCidrs": ["198.51.100.7/32"]}})
-    ssh = [r for r in of_type(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if r["inputs"]["fromPort"] == 22]
+    ssh = [
+        r
+        for r in of_type(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if r["inputs"]["fromPort"] == 22
+    ]
     assert {r["inputs"]["cidrIpv4"] for r in ssh} == {"198.51.100.7/32"} and len(ssh) == 4
     with pytest.raises(ConfigError, match=r"snowplow:operations.sshCidrs: SSH may not be open"):
         preview({"snowplow:operations": {"sshCidrs": ["0.0.0.0/0"]}})
@@ -193,7 +212,9 @@ def test_no_ssh_unless_allowlisted_and_never_from_anywhere(prod, preview):
 def test_app_instances_accept_traffic_only_from_the_load_balancer(prod):
     (alb_sg,) = [r for r in of_type(prod, "aws:ec2/securityGroup:SecurityGroup") if r["name"] == "collector-alb-sg"]
     app_ingress = [
-        r for r in of_type(prod, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if r["name"].startswith("collector-service")
+        r
+        for r in of_type(prod, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if r["name"].startswith("collector-service")
     ]
     assert [(r["inputs"]["fromPort"], r["propertyDependencies"]["referencedSecurityGroupId"]) for r in app_ingress] == [
         (8080, [alb_sg["urn"]])
@@ -204,7 +225,13 @@ def test_secrets_stay_out_of_user_data_and_are_read_by_arn_at_boot(preview):
     run = preview(
         {
             "snowplow:enrich": {
-                "enrichments": {"currency_conversion_config": {"apiKeySecretArn": SECRET, "baseCurrency": "EUR", "accountType": "DEVELOPER"}}
+                "enrichments": {
+                    "currency_conversion_config": {
+                        "apiKeySecretArn": SECRET,
+                        "baseCurrency": "EUR",
+                        "accountType": "DEVELOPER",
+                    }
+                }
             }
         }
     )
@@ -246,7 +273,9 @@ def test_more_consumers_than_shards_is_rejected(preview):
 
 
 def test_unknown_instance_type_is_rejected_naming_the_key(preview):
-    with pytest.raises(ConfigError, match=r"snowplow:collector.size.instanceType: EC2 does not offer instance type 'c9z.huge'"):
+    with pytest.raises(
+        ConfigError, match=r"snowplow:collector.size.instanceType: EC2 does not offer instance type 'c9z.huge'"
+    ):
         preview({"snowplow:collector": {"size": {"instanceType": "c9z.huge"}}})
 
 
@@ -262,7 +291,7 @@ def test_render_writes_one_folder_per_app(tmp_path, capsys):
     from offline import preview as preview_cli
 
     out = tmp_path / "render"
-    assert preview_cli.main(["--stack", "prod", "--render", str(out)]) == 0
+    assert preview_cli.main(["--stack", "prod", "--render", str(out), "--no-policy"]) == 0
     written = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     assert "collector/collector.hocon" in written
     assert {"enrich/enrich.hocon", "enrich/iglu_resolver.json", "enrich/enrichments/anon_ip.json"} <= set(written)
@@ -275,7 +304,7 @@ def test_every_rendered_enrichment_and_resolver_validates_against_its_schema(sta
     from tests.test_enrichments import assert_valid_self_describing
 
     out = tmp_path / "render"
-    assert preview_cli.main(["--stack", stack, "--render", str(out)]) == 0
+    assert preview_cli.main(["--stack", stack, "--render", str(out), "--no-policy"]) == 0
     documents = sorted(out.glob("*/enrichments/*.json")) + sorted(out.glob("*/iglu_resolver.json"))
     assert len(documents) >= 6
     for path in documents:
