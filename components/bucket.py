@@ -1,7 +1,7 @@
 """An S3 bucket with every guard on: encryption, versioning, no public access, TLS only, owner-enforced."""
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -19,12 +19,12 @@ class Transition:
 class SecureBucketArgs:
     context: StackContext
     bucket_name: pulumi.Input[str]
-    kms_key_arn: Optional[pulumi.Input[str]]
+    kms_key_arn: pulumi.Input[str] | None
     """None means SSE-S3: only for log sinks that AWS services can write solely with S3-managed keys."""
     stateful: bool = True
     transitions: list[Transition] = field(default_factory=list)
     noncurrent_expiration_days: int = 30
-    expiration_days: Optional[int] = None
+    expiration_days: int | None = None
     extra_statements: list[dict[str, Any]] = field(default_factory=list)
     purpose: str = "data"
 
@@ -44,7 +44,7 @@ class SecureBucket(pulumi.ComponentResource):
     bucket_name: pulumi.Output[str]
     bucket_arn: pulumi.Output[str]
 
-    def __init__(self, name: str, args: SecureBucketArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: SecureBucketArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("snowplow:storage:SecureBucket", name, None, opts)
         ctx = args.context
         child = pulumi.ResourceOptions(parent=self)
@@ -114,7 +114,9 @@ class SecureBucket(pulumi.ComponentResource):
                     status="Enabled",
                     filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
                     transitions=[
-                        aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(days=t.days, storage_class=t.storage_class)
+                        aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(
+                            days=t.days, storage_class=t.storage_class
+                        )
                         for t in args.transitions
                     ]
                     or None,

@@ -1,7 +1,7 @@
 """The collector: internet-facing ALB (HTTPS when configured) in front of the Stream Collector instances."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -72,7 +72,7 @@ class Collector(pulumi.ComponentResource):
     collector_url: pulumi.Output[str]
     dns_name: pulumi.Output[str]
 
-    def __init__(self, name: str, args: CollectorArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: CollectorArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("snowplow:pipeline:Collector", name, None, opts)
         ctx, cfg = args.context, args.config
         self._ctx = ctx
@@ -114,15 +114,18 @@ class Collector(pulumi.ComponentResource):
                     transitions=[],
                     expiration_days=max(args.operations.log_retention_days, 30),
                     extra_statements=[
-                        pulumi.Output.all(pulumi.Output.concat("arn:aws:s3:::", ctx.prefix, "-alb-logs-", args.account_id), args.account_id).apply(
-                            lambda v: log_delivery_statement(v[0], v[1], ctx.region)
-                        )
+                        pulumi.Output.all(
+                            pulumi.Output.concat("arn:aws:s3:::", ctx.prefix, "-alb-logs-", args.account_id),
+                            args.account_id,
+                        ).apply(lambda v: log_delivery_statement(v[0], v[1], ctx.region))
                     ],
                     purpose="alb-access-logs",
                 ),
                 opts=child,
             )
-            access_logs = aws.lb.LoadBalancerAccessLogsArgs(bucket=logs_bucket.bucket_name, prefix="collector", enabled=True)
+            access_logs = aws.lb.LoadBalancerAccessLogsArgs(
+                bucket=logs_bucket.bucket_name, prefix="collector", enabled=True
+            )
 
         alb = aws.lb.LoadBalancer(
             f"{name}-alb",
@@ -146,7 +149,12 @@ class Collector(pulumi.ComponentResource):
             vpc_id=args.vpc_id,
             deregistration_delay=30,
             health_check=aws.lb.TargetGroupHealthCheckArgs(
-                path="/health", port=str(COLLECTOR_PORT), protocol="HTTP", matcher="200", interval=15, healthy_threshold=2
+                path="/health",
+                port=str(COLLECTOR_PORT),
+                protocol="HTTP",
+                matcher="200",
+                interval=15,
+                healthy_threshold=2,
             ),
             tags=ctx.tags_for(physical),
             opts=child,
@@ -180,7 +188,9 @@ class Collector(pulumi.ComponentResource):
                 app_args=["--config", "/snowplow/config/collector.hocon"],
                 statements=[kinesis_producer("WriteRawAndBadStreams", [args.good.arn, args.bad.arn])],
                 log_retention_days=args.operations.log_retention_days,
-                ingress=[Ingress("From the collector load balancer", COLLECTOR_PORT, source_security_group_id=alb_sg.id)],
+                ingress=[
+                    Ingress("From the collector load balancer", COLLECTOR_PORT, source_security_group_id=alb_sg.id)
+                ],
                 ssh_cidrs=list(args.operations.ssh_cidrs),
                 target_group_arns=[target_group.arn],
             ),
@@ -271,7 +281,9 @@ class Collector(pulumi.ComponentResource):
             default_actions=[
                 aws.lb.ListenerDefaultActionArgs(
                     type="redirect",
-                    redirect=aws.lb.ListenerDefaultActionRedirectArgs(protocol="HTTPS", port="443", status_code="HTTP_301"),
+                    redirect=aws.lb.ListenerDefaultActionRedirectArgs(
+                        protocol="HTTPS", port="443", status_code="HTTP_301"
+                    ),
                 )
             ],
             tags=ctx.tags_for(ctx.name("collector-http")),
@@ -283,6 +295,8 @@ class Collector(pulumi.ComponentResource):
                 zone_id=cfg.hosted_zone_id,
                 name=cfg.domain,
                 type="A",
-                aliases=[aws.route53.RecordAliasArgs(name=alb.dns_name, zone_id=alb.zone_id, evaluate_target_health=True)],
+                aliases=[
+                    aws.route53.RecordAliasArgs(name=alb.dns_name, zone_id=alb.zone_id, evaluate_target_health=True)
+                ],
                 opts=child,
             )

@@ -1,8 +1,8 @@
 """Kinesis consumers: Enrich (raw -> enriched) and the S3 loaders (stream -> lake)."""
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
 
 import pulumi
 
@@ -49,7 +49,7 @@ class EnrichArgs:
 
 
 class Enrich(pulumi.ComponentResource):
-    def __init__(self, name: str, args: EnrichArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: EnrichArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("snowplow:pipeline:Enrich", name, None, opts)
         ctx, cfg, place = args.context, args.config, args.placement
         app_name = ctx.name("enrich")
@@ -64,7 +64,10 @@ class Enrich(pulumi.ComponentResource):
                 )
             ),
             "iglu_resolver.json": json.dumps(args.resolver, indent=2) + "\n",
-            **{f"enrichments/{file}": json.dumps(doc, indent=2) + "\n" for file, doc in sorted(args.enrichments.items())},
+            **{
+                f"enrichments/{file}": json.dumps(doc, indent=2) + "\n"
+                for file, doc in sorted(args.enrichments.items())
+            },
         }
         statements = [
             kinesis_consumer("ReadRawStream", args.raw.arn),
@@ -97,9 +100,12 @@ class Enrich(pulumi.ComponentResource):
                 config_bucket=place.config_bucket,
                 files=files,
                 app_args=[
-                    "--config", "/snowplow/config/enrich.hocon",
-                    "--iglu-config", "/snowplow/config/iglu_resolver.json",
-                    "--enrichments", "/snowplow/config/enrichments",
+                    "--config",
+                    "/snowplow/config/enrich.hocon",
+                    "--iglu-config",
+                    "/snowplow/config/iglu_resolver.json",
+                    "--enrichments",
+                    "/snowplow/config/enrichments",
                 ],
                 statements=statements,
                 log_retention_days=args.operations.log_retention_days,
@@ -130,7 +136,7 @@ class S3LoaderArgs:
 class S3Loader(pulumi.ComponentResource):
     """Archives one stream into the lake: enriched events as TSV, failed events partitioned by schema."""
 
-    def __init__(self, name: str, args: S3LoaderArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: S3LoaderArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("snowplow:pipeline:S3Loader", name, None, opts)
         ctx, cfg, place = args.context, args.config, args.placement
         app = f"s3-loader-{args.kind}"

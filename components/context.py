@@ -1,8 +1,8 @@
 """What every component needs to know about the stack it is part of."""
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import pulumi
 

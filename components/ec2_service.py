@@ -9,8 +9,9 @@ import base64
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -45,8 +46,8 @@ class Ingress:
 
     description: str
     port: int
-    source_security_group_id: Optional[pulumi.Input[str]] = None
-    cidr: Optional[str] = None
+    source_security_group_id: pulumi.Input[str] | None = None
+    cidr: str | None = None
 
 
 @dataclass
@@ -91,7 +92,7 @@ class Ec2Service(pulumi.ComponentResource):
     security_group_id: pulumi.Output[str]
     role_name: pulumi.Output[str]
 
-    def __init__(self, name: str, args: Ec2ServiceArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: Ec2ServiceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("snowplow:pipeline:Ec2Service", name, None, opts)
         ctx = self._ctx = args.context
         self._name = name
@@ -110,7 +111,7 @@ class Ec2Service(pulumi.ComponentResource):
 
         paths = sorted(args.files)
         prefix = pulumi.Output.all(*[args.files[p] for p in paths]).apply(
-            lambda contents: f"config/{args.app}/{config_digest(dict(zip(paths, contents)))}"
+            lambda contents: f"config/{args.app}/{config_digest(dict(zip(paths, contents, strict=True)))}"
         )
         self._upload(prefix, args)
 
@@ -144,7 +145,9 @@ class Ec2Service(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        profile = aws.iam.InstanceProfile(f"{name}-profile", name=physical, role=role.name, tags=ctx.tags_for(physical), opts=child)
+        profile = aws.iam.InstanceProfile(
+            f"{name}-profile", name=physical, role=role.name, tags=ctx.tags_for(physical), opts=child
+        )
 
         sg = self._security_group(physical, args)
 
@@ -217,7 +220,9 @@ class Ec2Service(pulumi.ComponentResource):
             min_size=args.min_size,
             max_size=args.max_size,
             vpc_zone_identifiers=args.subnet_ids,
-            launch_template=aws.autoscaling.GroupLaunchTemplateArgs(id=template.id, version=template.latest_version.apply(str)),
+            launch_template=aws.autoscaling.GroupLaunchTemplateArgs(
+                id=template.id, version=template.latest_version.apply(str)
+            ),
             health_check_type="ELB" if args.target_group_arns else "EC2",
             health_check_grace_period=300,
             target_group_arns=args.target_group_arns or None,
@@ -229,7 +234,8 @@ class Ec2Service(pulumi.ComponentResource):
             ),
             enabled_metrics=["GroupInServiceInstances", "GroupDesiredCapacity"],
             tags=[
-                aws.autoscaling.GroupTagArgs(key=k, value=v, propagate_at_launch=False) for k, v in sorted(group_tags.items())
+                aws.autoscaling.GroupTagArgs(key=k, value=v, propagate_at_launch=False)
+                for k, v in sorted(group_tags.items())
             ],
             opts=child,
         )

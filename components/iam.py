@@ -1,6 +1,7 @@
 """IAM statements scoped to exact ARNs, shared by the app components."""
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import pulumi
 

@@ -2,7 +2,6 @@
 
 import json
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -72,7 +71,7 @@ class Keys(pulumi.ComponentResource):
     key_id: pulumi.Output[str]
     alias_name: str
 
-    def __init__(self, name: str, args: KeysArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: KeysArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("snowplow:pipeline:Keys", name, None, opts)
         ctx = args.context
         identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
@@ -90,7 +89,9 @@ class Keys(pulumi.ComponentResource):
             opts=ctx.stateful(self),
         )
         self.alias_name = f"alias/{ctx.prefix}-data"
-        aws.kms.Alias(f"{name}-data", name=self.alias_name, target_key_id=key.key_id, opts=pulumi.ResourceOptions(parent=self))
+        aws.kms.Alias(
+            f"{name}-data", name=self.alias_name, target_key_id=key.key_id, opts=pulumi.ResourceOptions(parent=self)
+        )
         self.key_arn = key.arn
         self.key_id = key.key_id
         self.register_outputs({"keyArn": self.key_arn, "aliasName": self.alias_name})

@@ -1,7 +1,6 @@
 """VPC: either built here (public + private subnets, NAT, gateway endpoints) or adopted."""
 
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -15,8 +14,8 @@ from stack_config.model import CreateNetwork, ExistingNetwork, NetworkConfig
 class NetworkPlan:
     """The network config checked against the account: AZs to use or subnets to adopt."""
 
-    create: Optional[CreateNetwork]
-    existing: Optional[ExistingNetwork]
+    create: CreateNetwork | None
+    existing: ExistingNetwork | None
     az_names: tuple[str, ...]
 
 
@@ -26,13 +25,18 @@ def plan_network(config: NetworkConfig) -> NetworkPlan:
         available = aws.get_availability_zones(state="available").names
         if len(available) < config.create.azs:
             raise ConfigError(
-                [f"snowplow:network.create.azs: the region has {len(available)} available AZs (got {config.create.azs})"]
+                [
+                    f"snowplow:network.create.azs: the region has {len(available)} available AZs (got {config.create.azs})"
+                ]
             )
         return NetworkPlan(config.create, None, tuple(available[: config.create.azs]))
 
     existing = config.existing
     problems, azs = [], set()
-    for key, ids in (("publicSubnetIds", existing.public_subnet_ids), ("privateSubnetIds", existing.private_subnet_ids)):
+    for key, ids in (
+        ("publicSubnetIds", existing.public_subnet_ids),
+        ("privateSubnetIds", existing.private_subnet_ids),
+    ):
         try:
             subnets = [aws.ec2.get_subnet(id=subnet_id) for subnet_id in ids]
         except Exception as err:  # noqa: BLE001 - the provider reports a missing subnet as a generic invoke error
@@ -65,7 +69,7 @@ class Network(pulumi.ComponentResource):
     private_subnet_ids: pulumi.Output[list[str]]
     private_route_table_ids: pulumi.Output[list[str]]
 
-    def __init__(self, name: str, args: NetworkArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("snowplow:pipeline:Network", name, None, opts)
         self._ctx = args.context
         self.az_names = list(args.plan.az_names)

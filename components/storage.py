@@ -1,7 +1,6 @@
 """S3: the data lake the loaders write to, and the bucket the apps read their config from."""
 
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 
@@ -19,7 +18,7 @@ class StorageArgs:
 
 
 class Storage(pulumi.ComponentResource):
-    def __init__(self, name: str, args: StorageArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("snowplow:storage:Storage", name, None, opts)
         ctx = args.context
         child = pulumi.ResourceOptions(parent=self)

@@ -1,7 +1,6 @@
 """Kinesis streams that carry events between the apps, encrypted with the stack key."""
 
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -25,7 +24,7 @@ class StreamInfo:
     logical: str
     name: str
     arn: pulumi.Output[str]
-    shards: Optional[int]
+    shards: int | None
 
 
 @dataclass
@@ -36,7 +35,7 @@ class StreamsArgs:
 
 
 class Streams(pulumi.ComponentResource):
-    def __init__(self, name: str, args: StreamsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: StreamsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("snowplow:pipeline:Streams", name, None, opts)
         ctx, cfg = args.context, args.config
         provisioned = cfg.mode == "PROVISIONED"

@@ -2,7 +2,8 @@
 
 import hashlib
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pulumi
 
@@ -55,15 +56,33 @@ _NAME_INPUTS = {"aws:autoscaling/group:Group": "name", "aws:iam/instanceProfile:
 
 # A sample of EC2's catalogue for offline runs: type -> (memory MiB, architecture).
 INSTANCE_TYPES = {
-    **{f"t3a.{s}": (m, "x86_64") for s, m in {"micro": 1024, "small": 2048, "medium": 4096, "large": 8192, "xlarge": 16384}.items()},
-    **{f"t3.{s}": (m, "x86_64") for s, m in {"micro": 1024, "small": 2048, "medium": 4096, "large": 8192, "xlarge": 16384}.items()},
-    **{f"t4g.{s}": (m, "arm64") for s, m in {"micro": 1024, "small": 2048, "medium": 4096, "large": 8192, "xlarge": 16384}.items()},
-    **{f"{f}.{s}": (m, a) for f, a in (("c6i", "x86_64"), ("c7i", "x86_64"), ("c6g", "arm64"), ("c7g", "arm64"))
-       for s, m in {"large": 4096, "xlarge": 8192, "2xlarge": 16384, "4xlarge": 32768}.items()},
-    **{f"{f}.{s}": (m, a) for f, a in (("m6i", "x86_64"), ("m7i", "x86_64"), ("m6g", "arm64"), ("m7g", "arm64"))
-       for s, m in {"large": 8192, "xlarge": 16384, "2xlarge": 32768, "4xlarge": 65536}.items()},
-    **{f"{f}.{s}": (m, a) for f, a in (("r6i", "x86_64"), ("r7g", "arm64"))
-       for s, m in {"large": 16384, "xlarge": 32768, "2xlarge": 65536}.items()},
+    **{
+        f"t3a.{s}": (m, "x86_64")
+        for s, m in {"micro": 1024, "small": 2048, "medium": 4096, "large": 8192, "xlarge": 16384}.items()
+    },
+    **{
+        f"t3.{s}": (m, "x86_64")
+        for s, m in {"micro": 1024, "small": 2048, "medium": 4096, "large": 8192, "xlarge": 16384}.items()
+    },
+    **{
+        f"t4g.{s}": (m, "arm64")
+        for s, m in {"micro": 1024, "small": 2048, "medium": 4096, "large": 8192, "xlarge": 16384}.items()
+    },
+    **{
+        f"{f}.{s}": (m, a)
+        for f, a in (("c6i", "x86_64"), ("c7i", "x86_64"), ("c6g", "arm64"), ("c7g", "arm64"))
+        for s, m in {"large": 4096, "xlarge": 8192, "2xlarge": 16384, "4xlarge": 32768}.items()
+    },
+    **{
+        f"{f}.{s}": (m, a)
+        for f, a in (("m6i", "x86_64"), ("m7i", "x86_64"), ("m6g", "arm64"), ("m7g", "arm64"))
+        for s, m in {"large": 8192, "xlarge": 16384, "2xlarge": 32768, "4xlarge": 65536}.items()
+    },
+    **{
+        f"{f}.{s}": (m, a)
+        for f, a in (("r6i", "x86_64"), ("r7g", "arm64"))
+        for s, m in {"large": 16384, "xlarge": 32768, "2xlarge": 65536}.items()
+    },
 }
 
 
@@ -160,7 +179,12 @@ class SnowplowMocks(pulumi.runtime.Mocks):
         if instance_type not in INSTANCE_TYPES:
             return {}, [("instanceType", f"no EC2 Instance Type Offering found for {instance_type}")]
         memory, arch = INSTANCE_TYPES[instance_type]
-        return {"id": instance_type, "instanceType": instance_type, "memorySize": memory, "supportedArchitectures": [arch]}
+        return {
+            "id": instance_type,
+            "instanceType": instance_type,
+            "memorySize": memory,
+            "supportedArchitectures": [arch],
+        }
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         handler = self.invoke_handlers.get(args.token)

@@ -2,14 +2,37 @@
 
 import ipaddress
 import re
-from typing import Annotated, ClassVar, Literal, Optional
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from stack_config.base import ConfigModel, environment_default
 from stack_config.enrichments import EnrichmentsConfig
 
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 _INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")
 _DOMAIN = re.compile(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _COLLECTOR_TARGETS = ("/com.snowplowanalytics.snowplow/tp2", "/r/tp2", "/com.snowplowanalytics.iglu/v1")
@@ -41,9 +64,9 @@ class ServiceSize(ConfigModel):
 
     app: ClassVar[str] = "collector"
 
-    instance_type: Optional[str] = Field(None, validate_default=True)
-    min_size: Optional[int] = Field(None, ge=1, le=100, validate_default=True)
-    max_size: Optional[int] = Field(None, ge=1, le=100, validate_default=True)
+    instance_type: str | None = Field(None, validate_default=True)
+    min_size: int | None = Field(None, ge=1, le=100, validate_default=True)
+    max_size: int | None = Field(None, ge=1, le=100, validate_default=True)
     cpu_target: int = Field(60, ge=20, le=90)
 
     @field_validator("instance_type", "min_size", "max_size")
@@ -87,7 +110,7 @@ class CookieConfig(ConfigModel):
     name: str = Field("sp", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     expiration_days: int = Field(365, ge=1, le=730)
     domains: list[DomainName] = []
-    fallback_domain: Optional[DomainName] = None
+    fallback_domain: DomainName | None = None
     secure: bool = True
     http_only: bool = True
     same_site: Literal["None", "Lax", "Strict"] = "None"
@@ -110,10 +133,12 @@ class CollectorBuffer(ConfigModel):
 class CollectorConfig(ConfigModel):
     size: ServiceSize = _size_field()
     ingress_cidrs: list[Cidr] = Field(["0.0.0.0/0"], min_length=1)
-    domain: Optional[DomainName] = None
-    hosted_zone_id: Optional[Annotated[str, Field(pattern=r"^Z[A-Z0-9]{4,31}$")]] = None
-    certificate_arn: Optional[Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[\w-]+$")]] = None
-    access_logs: Optional[bool] = Field(None, validate_default=True)
+    domain: DomainName | None = None
+    hosted_zone_id: Annotated[str, Field(pattern=r"^Z[A-Z0-9]{4,31}$")] | None = None
+    certificate_arn: (
+        Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[\w-]+$")] | None
+    ) = None
+    access_logs: bool | None = Field(None, validate_default=True)
     cookie: CookieConfig = CookieConfig()
     custom_paths: dict[str, str] = {}
     buffer: CollectorBuffer = CollectorBuffer()
@@ -128,7 +153,9 @@ class CollectorConfig(ConfigModel):
     def _paths(cls, value: dict[str, str]):
         for path, target in value.items():
             if not re.match(r"^/[\w.-]+/[\w.-]+$", path):
-                raise ValueError(f"custom path {path!r} must be two segments with a leading slash, e.g. /com.acme/track")
+                raise ValueError(
+                    f"custom path {path!r} must be two segments with a leading slash, e.g. /com.acme/track"
+                )
             if target not in _COLLECTOR_TARGETS:
                 raise ValueError(f"custom path {path!r} must map to one of {', '.join(_COLLECTOR_TARGETS)}")
         return value
@@ -204,7 +231,7 @@ class LoadersConfig(ConfigModel):
 class OperationsConfig(ConfigModel):
     """What every app instance shares: log retention, SSH and telemetry."""
 
-    log_retention_days: Optional[int] = Field(None, validate_default=True)
+    log_retention_days: int | None = Field(None, validate_default=True)
     ssh_cidrs: list[Cidr] = []
     telemetry: bool = False
 
@@ -213,7 +240,9 @@ class OperationsConfig(ConfigModel):
     def _retention(cls, value, info: ValidationInfo):
         value = value if value is not None else environment_default(info, dev=7, prod=90)
         if value not in LOG_RETENTION_DAYS:
-            raise ValueError(f"must be one of CloudWatch's retention periods: {', '.join(map(str, LOG_RETENTION_DAYS))}")
+            raise ValueError(
+                f"must be one of CloudWatch's retention periods: {', '.join(map(str, LOG_RETENTION_DAYS))}"
+            )
         return value
 
     @field_validator("ssh_cidrs")

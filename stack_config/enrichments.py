@@ -6,7 +6,8 @@ Secrets Manager secret (`apiKeySecretArn`, `passwordSecretArn`, `saltSecretArn`)
 
 import re
 import typing
-from typing import Annotated, Any, ClassVar, Iterator, Literal, Optional
+from collections.abc import Iterator
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
@@ -84,7 +85,7 @@ class AssetFile(ConfigModel):
 class Parameters(ConfigModel):
     """`parameters` of one enrichment; `needs` says what to set when `true` alone cannot work."""
 
-    needs: ClassVar[Optional[str]] = None
+    needs: ClassVar[str | None] = None
 
 
 # --- the five quick-start defaults -------------------------------------------------------------
@@ -96,7 +97,7 @@ class CampaignFields(ConfigModel):
     mkt_term: list[str] = ["utm_term"]
     mkt_content: list[str] = ["utm_content"]
     mkt_campaign: list[str] = ["utm_campaign"]
-    mkt_click_id: Optional[dict[str, str]] = None
+    mkt_click_id: dict[str, str] | None = None
 
 
 class CampaignAttribution(Parameters):
@@ -110,14 +111,14 @@ class EventFingerprint(Parameters):
 
 class ReferrerSource(ConfigModel):
     domains: list[NonEmptyStr] = Field(min_length=1)
-    parameters: Optional[list[str]] = None
+    parameters: list[str] | None = None
 
 
 class RefererParser(Parameters, AssetFile):
     uri: AssetUri = REFERER_PARSER_URI
     database: NonEmptyStr = REFERER_PARSER_DATABASE
     internal_domains: list[str] = []
-    referrers: Optional[dict[str, dict[str, ReferrerSource]]] = None  # medium -> source name -> match rule
+    referrers: dict[str, dict[str, ReferrerSource]] | None = None  # medium -> source name -> match rule
 
 
 class UaParser(Parameters, AssetFile):
@@ -126,7 +127,7 @@ class UaParser(Parameters, AssetFile):
 
 
 class Yauaa(Parameters):
-    cache_size: Optional[int] = Field(None, ge=0)
+    cache_size: int | None = Field(None, ge=0)
 
 
 # --- available, off by default ------------------------------------------------------------------
@@ -135,7 +136,7 @@ class Yauaa(Parameters):
 class AnonIp(Parameters):
     needs = "anonOctets (IPv4 octets to mask, 1-4) and optionally anonSegments (IPv6 segments, 1-8)"
     anon_octets: int = Field(ge=1, le=4)
-    anon_segments: Optional[int] = Field(None, ge=1, le=8)
+    anon_segments: int | None = Field(None, ge=1, le=8)
 
 
 class GeoDatabase(AssetFile):
@@ -160,11 +161,11 @@ class AsnDatabase(AssetFile):
 
 class IpLookups(Parameters):
     needs = "at least one MaxMind database, e.g. geo: {uri: s3://<bucket>/<prefix>} (database GeoLite2-City.mmdb)"
-    geo: Optional[GeoDatabase] = None
-    isp: Optional[IspDatabase] = None
-    domain: Optional[DomainDatabase] = None
-    connection_type: Optional[ConnectionTypeDatabase] = None
-    asn: Optional[AsnDatabase] = None
+    geo: GeoDatabase | None = None
+    isp: IspDatabase | None = None
+    domain: DomainDatabase | None = None
+    connection_type: ConnectionTypeDatabase | None = None
+    asn: AsnDatabase | None = None
 
     @model_validator(mode="after")
     def _some_database(self):
@@ -190,8 +191,8 @@ class IabSpidersAndRobots(Parameters):
     ip_file: IabIpFile
     exclude_useragent_file: IabExcludeUseragentFile
     include_useragent_file: IabIncludeUseragentFile
-    include_useragents: Optional[list[str]] = None
-    exclude_useragents: Optional[list[str]] = None
+    include_useragents: list[str] | None = None
+    exclude_useragents: list[str] | None = None
 
 
 class PojoInput(ConfigModel):
@@ -207,8 +208,8 @@ class JsonInput(ConfigModel):
 class OneSource(ConfigModel):
     """An event value read either from an atomic field (`pojo`) or from a JSON field (`json`)."""
 
-    pojo: Optional[PojoInput] = None
-    json_: Optional[JsonInput] = Field(None, alias="json")
+    pojo: PojoInput | None = None
+    json_: JsonInput | None = Field(None, alias="json")
 
     @model_validator(mode="after")
     def _exactly_one_source(self):
@@ -244,7 +245,7 @@ class PiiPojo(ConfigModel):
 
 
 class PiiField(OneSource):
-    pojo: Optional[PiiPojo] = None
+    pojo: PiiPojo | None = None
 
 
 class Pseudonymize(ConfigModel):
@@ -262,7 +263,7 @@ class PiiPseudonymization(Parameters):
     needs = "pii (fields to hash) and strategy: {pseudonymize: {hashFunction, saltSecretArn}}"
     pii: list[PiiField] = Field(min_length=1)
     strategy: PiiStrategy
-    anonymous_only: Optional[bool] = None
+    anonymous_only: bool | None = None
 
 
 class CookieExtractor(Parameters):
@@ -288,7 +289,7 @@ class JavascriptScript(Parameters):
 
     needs = "script (JavaScript source defining function process(event))"
     script: NonEmptyStr
-    config: Optional[dict[str, Any]] = None
+    config: dict[str, Any] | None = None
 
     @field_validator("script")
     @classmethod
@@ -313,7 +314,7 @@ class HttpBasic(ConfigModel):
 
 
 class ApiAuthentication(ConfigModel):
-    http_basic: Optional[HttpBasic] = None
+    http_basic: HttpBasic | None = None
 
 
 class HttpApi(ConfigModel):
@@ -342,7 +343,7 @@ class ApiRequest(Parameters):
     api: Api
     outputs: list[ApiOutput] = Field(min_length=1)
     cache: Cache
-    ignore_on_error: Optional[bool] = None
+    ignore_on_error: bool | None = None
 
     @model_validator(mode="after")
     def _uri_keys_are_inputs(self):
@@ -367,8 +368,8 @@ class SqlConnection(ConfigModel):
 
 
 class SqlDatabase(ConfigModel):
-    postgresql: Optional[SqlConnection] = None
-    mysql: Optional[SqlConnection] = None
+    postgresql: SqlConnection | None = None
+    mysql: SqlConnection | None = None
 
     @model_validator(mode="after")
     def _exactly_one_engine(self):
@@ -399,7 +400,7 @@ class SqlQueryEnrichment(Parameters):
     query: SqlQuery
     output: SqlOutput
     cache: Cache
-    ignore_on_error: Optional[bool] = None
+    ignore_on_error: bool | None = None
 
 
 # --- the config key -----------------------------------------------------------------------------
@@ -408,23 +409,23 @@ class SqlQueryEnrichment(Parameters):
 class EnrichmentsConfig(ConfigModel):
     """Keys are Enrich's enrichment names; the first five are on unless set to `false`."""
 
-    campaign_attribution: Optional[CampaignAttribution] = Field(CampaignAttribution(), alias="campaign_attribution")
-    event_fingerprint_config: Optional[EventFingerprint] = Field(EventFingerprint(), alias="event_fingerprint_config")
-    referer_parser: Optional[RefererParser] = Field(RefererParser(), alias="referer_parser")
-    ua_parser_config: Optional[UaParser] = Field(UaParser(), alias="ua_parser_config")
-    yauaa_enrichment_config: Optional[Yauaa] = Field(Yauaa(), alias="yauaa_enrichment_config")
-    anon_ip: Optional[AnonIp] = Field(None, alias="anon_ip")
-    pii_enrichment_config: Optional[PiiPseudonymization] = Field(None, alias="pii_enrichment_config")
-    ip_lookups: Optional[IpLookups] = Field(None, alias="ip_lookups")
-    iab_spiders_and_robots_enrichment: Optional[IabSpidersAndRobots] = Field(
+    campaign_attribution: CampaignAttribution | None = Field(CampaignAttribution(), alias="campaign_attribution")
+    event_fingerprint_config: EventFingerprint | None = Field(EventFingerprint(), alias="event_fingerprint_config")
+    referer_parser: RefererParser | None = Field(RefererParser(), alias="referer_parser")
+    ua_parser_config: UaParser | None = Field(UaParser(), alias="ua_parser_config")
+    yauaa_enrichment_config: Yauaa | None = Field(Yauaa(), alias="yauaa_enrichment_config")
+    anon_ip: AnonIp | None = Field(None, alias="anon_ip")
+    pii_enrichment_config: PiiPseudonymization | None = Field(None, alias="pii_enrichment_config")
+    ip_lookups: IpLookups | None = Field(None, alias="ip_lookups")
+    iab_spiders_and_robots_enrichment: IabSpidersAndRobots | None = Field(
         None, alias="iab_spiders_and_robots_enrichment"
     )
-    cookie_extractor_config: Optional[CookieExtractor] = Field(None, alias="cookie_extractor_config")
-    http_header_extractor_config: Optional[HttpHeaderExtractor] = Field(None, alias="http_header_extractor_config")
-    currency_conversion_config: Optional[CurrencyConversion] = Field(None, alias="currency_conversion_config")
-    javascript_script_config: Optional[JavascriptScript] = Field(None, alias="javascript_script_config")
-    api_request_enrichment_config: Optional[ApiRequest] = Field(None, alias="api_request_enrichment_config")
-    sql_query_enrichment_config: Optional[SqlQueryEnrichment] = Field(None, alias="sql_query_enrichment_config")
+    cookie_extractor_config: CookieExtractor | None = Field(None, alias="cookie_extractor_config")
+    http_header_extractor_config: HttpHeaderExtractor | None = Field(None, alias="http_header_extractor_config")
+    currency_conversion_config: CurrencyConversion | None = Field(None, alias="currency_conversion_config")
+    javascript_script_config: JavascriptScript | None = Field(None, alias="javascript_script_config")
+    api_request_enrichment_config: ApiRequest | None = Field(None, alias="api_request_enrichment_config")
+    sql_query_enrichment_config: SqlQueryEnrichment | None = Field(None, alias="sql_query_enrichment_config")
 
     @field_validator("*", mode="before")
     @classmethod
@@ -459,9 +460,7 @@ class EnrichmentsConfig(ConfigModel):
 
     def s3_asset_uris(self) -> list[str]:
         """Every s3:// object Enrich downloads (grant s3:GetObject on each)."""
-        return sorted(
-            {m.location() for m in self._models() if isinstance(m, AssetFile) and m.uri.startswith("s3://")}
-        )
+        return sorted({m.location() for m in self._models() if isinstance(m, AssetFile) and m.uri.startswith("s3://")})
 
     def _models(self) -> Iterator[ConfigModel]:
         for parameters in self.enabled().values():

@@ -1,7 +1,7 @@
 """Typed model of `snowplow:iglu`: the private schema registries Enrich's Iglu resolver reads besides Iglu Central."""
 
 import re
-from typing import Annotated, Optional
+from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 
@@ -25,7 +25,7 @@ class IgluRegistry(ConfigModel):
     uri: str
     priority: int = Field(0, ge=0)
     vendor_prefixes: list[VendorPrefix] = []
-    api_key_secret_arn: Optional[SecretArn] = None
+    api_key_secret_arn: SecretArn | None = None
     allow_insecure: bool = False
 
     @field_validator("uri")

@@ -3,7 +3,7 @@
 import ipaddress
 import math
 import re
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -43,7 +43,7 @@ class CreateNetwork(ConfigModel):
 
     cidr: Annotated[str, AfterValidator(_vpc_cidr)] = "10.40.0.0/16"
     azs: int = Field(2, ge=2, le=6)
-    nat_gateways: Optional[int] = Field(None, ge=1, le=6, validate_default=True)
+    nat_gateways: int | None = Field(None, ge=1, le=6, validate_default=True)
 
     @field_validator("nat_gateways")
     @classmethod
@@ -82,8 +82,8 @@ class ExistingNetwork(ConfigModel):
 
 
 class NetworkConfig(ConfigModel):
-    create: Optional[CreateNetwork] = None
-    existing: Optional[ExistingNetwork] = None
+    create: CreateNetwork | None = None
+    existing: ExistingNetwork | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self):
@@ -93,8 +93,8 @@ class NetworkConfig(ConfigModel):
 
 
 class ShardCounts(ConfigModel):
-    raw: Optional[PositiveInt] = Field(None, validate_default=True)
-    enriched: Optional[PositiveInt] = Field(None, validate_default=True)
+    raw: PositiveInt | None = Field(None, validate_default=True)
+    enriched: PositiveInt | None = Field(None, validate_default=True)
     bad1: PositiveInt = 1
     bad2: PositiveInt = 1
 
@@ -107,7 +107,7 @@ class ShardCounts(ConfigModel):
 class StreamsConfig(ConfigModel):
     mode: Literal["PROVISIONED", "ON_DEMAND"] = "PROVISIONED"
     shards: ShardCounts = Field(default={}, validate_default=True)
-    retention_hours: Optional[int] = Field(None, ge=24, le=8760, validate_default=True)
+    retention_hours: int | None = Field(None, ge=24, le=8760, validate_default=True)
 
     @field_validator("retention_hours")
     @classmethod
@@ -137,7 +137,9 @@ def _tags(value: dict[str, str]) -> dict[str, str]:
         if key in RESERVED_TAG_KEYS:
             raise ValueError(f"tag key {key!r} is set by the program; reserved keys: {', '.join(RESERVED_TAG_KEYS)}")
         if key.lower().startswith("aws:") or not _TAG_KEY.match(key):
-            raise ValueError(f"tag key {key!r} must be 1-128 of letters, digits, spaces and _.:/=+-@, not starting aws:")
+            raise ValueError(
+                f"tag key {key!r} must be 1-128 of letters, digits, spaces and _.:/=+-@, not starting aws:"
+            )
         if len(tag_value) > 256:
             raise ValueError(f"tag {key!r} value is longer than 256 characters")
     return value

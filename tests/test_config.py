@@ -67,7 +67,9 @@ def test_bad_value_is_rejected_naming_key_value_and_rule(overrides, key, shown, 
 
 def test_prod_without_one_nat_per_az_is_rejected():
     with pytest.raises(ConfigError) as caught:
-        parse({**GOOD, "environment": "prod", "network": {"create": {"azs": 3, "natGateways": 1}}}, "eu-west-1", "p", "s")
+        parse(
+            {**GOOD, "environment": "prod", "network": {"create": {"azs": 3, "natGateways": 1}}}, "eu-west-1", "p", "s"
+        )
     assert "snowplow:network.create.natGateways: prod needs one NAT gateway per AZ" in str(caught.value)
 
 
@@ -92,7 +94,9 @@ def test_every_problem_is_reported_at_once():
 
 def test_environment_sets_defaults_that_were_not_written():
     dev = parse(GOOD, "eu-west-1", "snowplow", "dev").config
-    prod = parse({**GOOD, "environment": "prod", "network": {"create": {"azs": 3}}}, "eu-west-1", "snowplow", "p").config
+    prod = parse(
+        {**GOOD, "environment": "prod", "network": {"create": {"azs": 3}}}, "eu-west-1", "snowplow", "p"
+    ).config
     assert (dev.network.create.nat_gateways, dev.streams.retention_hours, dev.protect_data) == (1, 24, False)
     assert (prod.network.create.nat_gateways, prod.streams.retention_hours, prod.protect_data) == (3, 168, True)
 

@@ -50,7 +50,11 @@ def test_default_security_group_is_locked_down(preview):
 def test_existing_vpc_is_adopted_without_creating_network_resources(preview):
     run = preview({"snowplow:network": EXISTING})
     network_parts = ("vpc:", "subnet:", "internetGateway:", "natGateway:", "eip:", "routeTable", "vpcEndpoint:")
-    built = {r["type"] for r in run.resources if r["type"].startswith("aws:ec2/") and any(p in r["type"] for p in network_parts)}
+    built = {
+        r["type"]
+        for r in run.resources
+        if r["type"].startswith("aws:ec2/") and any(p in r["type"] for p in network_parts)
+    }
     assert built == set()
     vpc_refs = {r["inputs"]["vpcId"] for r in run.resources if "vpcId" in r["inputs"]}
     assert vpc_refs == {"vpc-0123456789abcdef0"}
