@@ -21,6 +21,7 @@ preview: $(STAMP)
 	$(PY) -m offline.preview $(PREVIEW_ARGS)
 
 test: $(STAMP)
+	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
 lint: $(STAMP)

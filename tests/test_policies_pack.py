@@ -77,7 +77,7 @@ SIZING = {
     "rds-instance-limit-storage",
     "cloudwatch-log-group-bound-retention",
 }
-# Security/encryption rules that are deliberately advisory somewhere (documented in RULES.md).
+# Security/encryption rules that are deliberately advisory somewhere (documented in policies/RULES.md).
 SECURITY_EXCEPTIONS = {
     "cloudwatch-log-group-require-kms",
     "lb-listener-require-https-redirect",
@@ -313,12 +313,12 @@ def test_crashing_policy_surfaces_as_error(tmp_path):
     assert not process.running, "the pack process was stopped"
 
 
-def test_rules_md_matches_pack_and_configs(pack):
-    text = (PACK_DIR / "RULES.md").read_text()
+def test_readme_rule_table_matches_pack_and_configs(pack):
+    text = (PACK_DIR.parent / "README.md").read_text()
     dev, prod = pack.complete_config(DEV_CONFIG), pack.complete_config(PROD_CONFIG)
     for policy in pack.info.policies:
         row = next((line for line in text.splitlines() if line.startswith(f"| `{policy.name}` |")), None)
-        assert row, f"{policy.name} missing from RULES.md"
+        assert row, f"{policy.name} missing from the README rule table"
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert cells[1:3] == [dev[policy.name][0], prod[policy.name][0]], policy.name
 
