@@ -5,9 +5,9 @@ import pulumi_aws as aws
 
 import stack_config
 from components.collector import Collector, CollectorArgs
-from components.consumers import Enrich, EnrichArgs, Placement, S3Loader, S3LoaderArgs
+from components.consumers import Enrich, EnrichArgs, S3Loader, S3LoaderArgs
 from components.context import StackContext, stack_tags
-from components.ec2_service import describe_instance_type
+from components.ec2_service import Placement, describe_instance_type
 from components.enrichment_files import render_enrichments
 from components.iglu_resolver import render_resolver
 from components.keys import Keys, KeysArgs
@@ -56,13 +56,10 @@ collector = Collector(
         config=cfg.collector,
         operations=cfg.operations,
         instance=instances["collector"],
-        vpc_id=network.vpc_id,
+        placement=private,
         public_subnet_ids=network.public_subnet_ids,
-        private_subnet_ids=network.private_subnet_ids,
         good=streams["raw"],
         bad=streams["bad1"],
-        kms_key_arn=keys.key_arn,
-        config_bucket=storage.config.bucket_name,
         account_id=account_id,
     ),
 )

@@ -10,7 +10,7 @@ from components.app_versions import COLLECTOR_IMAGE
 from components.bucket import SecureBucket, SecureBucketArgs
 from components.collector_config import COLLECTOR_PORT, CollectorStreams, render_collector_config
 from components.context import StackContext
-from components.ec2_service import Ec2Service, Ec2ServiceArgs, Ingress, InstanceFacts
+from components.ec2_service import Ec2Service, Ec2ServiceArgs, Ingress, InstanceFacts, Placement
 from components.hocon import hocon_text
 from components.iam import kinesis_producer
 from components.streams import StreamInfo
@@ -45,13 +45,10 @@ class CollectorArgs:
     config: CollectorConfig
     operations: OperationsConfig
     instance: InstanceFacts
-    vpc_id: pulumi.Input[str]
+    placement: Placement
     public_subnet_ids: pulumi.Input[Sequence[str]]
-    private_subnet_ids: pulumi.Input[Sequence[str]]
     good: StreamInfo
     bad: StreamInfo
-    kms_key_arn: pulumi.Input[str]
-    config_bucket: pulumi.Input[str]
     account_id: pulumi.Input[str]
 
 
@@ -83,7 +80,7 @@ class Collector(pulumi.ComponentResource):
             f"{name}-alb-sg",
             name=f"{physical}-alb",
             description="Collector load balancer: HTTP(S) from the configured allowlist",
-            vpc_id=args.vpc_id,
+            vpc_id=args.placement.vpc_id,
             tags=ctx.tags_for(f"{physical}-alb"),
             opts=child,
         )
@@ -146,7 +143,7 @@ class Collector(pulumi.ComponentResource):
             port=COLLECTOR_PORT,
             protocol="HTTP",
             target_type="instance",
-            vpc_id=args.vpc_id,
+            vpc_id=args.placement.vpc_id,
             deregistration_delay=30,
             health_check=aws.lb.TargetGroupHealthCheckArgs(
                 path="/health",
@@ -177,21 +174,15 @@ class Collector(pulumi.ComponentResource):
                 app="collector",
                 image=COLLECTOR_IMAGE,
                 instance=args.instance,
-                min_size=cfg.size.min_size,
-                max_size=cfg.size.max_size,
-                cpu_target=cfg.size.cpu_target,
-                vpc_id=args.vpc_id,
-                subnet_ids=args.private_subnet_ids,
-                kms_key_arn=args.kms_key_arn,
-                config_bucket=args.config_bucket,
+                size=cfg.size,
+                placement=args.placement,
+                operations=args.operations,
                 files=files,
                 app_args=["--config", "/snowplow/config/collector.hocon"],
                 statements=[kinesis_producer("WriteRawAndBadStreams", [args.good.arn, args.bad.arn])],
-                log_retention_days=args.operations.log_retention_days,
                 ingress=[
                     Ingress("From the collector load balancer", COLLECTOR_PORT, source_security_group_id=alb_sg.id)
                 ],
-                ssh_cidrs=list(args.operations.ssh_cidrs),
                 target_group_arns=[target_group.arn],
             ),
             opts=child,

@@ -1,7 +1,6 @@
 """Kinesis consumers: Enrich (raw -> enriched) and the S3 loaders (stream -> lake)."""
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -9,22 +8,12 @@ import pulumi
 from components.app_versions import ENRICH_IMAGE, S3_LOADER_IMAGE
 from components.consumer_configs import KinesisInput, render_enrich_config, render_s3_loader_config
 from components.context import StackContext
-from components.ec2_service import Ec2Service, Ec2ServiceArgs, InstanceFacts
+from components.ec2_service import Ec2Service, Ec2ServiceArgs, InstanceFacts, Placement
 from components.hocon import hocon_text
 from components.iam import kcl_metrics, kcl_tables, kinesis_consumer, kinesis_producer
 from components.lease_table import lease_table
 from components.streams import StreamInfo
 from stack_config.apps import BadLoaderConfig, EnrichConfig, EnrichedLoaderConfig, OperationsConfig
-
-
-@dataclass
-class Placement:
-    """Where consumer instances run and what they encrypt with."""
-
-    vpc_id: pulumi.Input[str]
-    subnet_ids: pulumi.Input[Sequence[str]]
-    kms_key_arn: pulumi.Input[str]
-    config_bucket: pulumi.Input[str]
 
 
 def _s3_uri_arn(uri: str) -> str:
@@ -91,13 +80,9 @@ class Enrich(pulumi.ComponentResource):
                 app="enrich",
                 image=ENRICH_IMAGE,
                 instance=args.instance,
-                min_size=cfg.size.min_size,
-                max_size=cfg.size.max_size,
-                cpu_target=cfg.size.cpu_target,
-                vpc_id=place.vpc_id,
-                subnet_ids=place.subnet_ids,
-                kms_key_arn=place.kms_key_arn,
-                config_bucket=place.config_bucket,
+                size=cfg.size,
+                placement=place,
+                operations=args.operations,
                 files=files,
                 app_args=[
                     "--config",
@@ -108,9 +93,7 @@ class Enrich(pulumi.ComponentResource):
                     "/snowplow/config/enrichments",
                 ],
                 statements=statements,
-                log_retention_days=args.operations.log_retention_days,
                 secret_arns=args.secret_arns,
-                ssh_cidrs=list(args.operations.ssh_cidrs),
                 group_tags={"snowplow:kcl-app": app_name, "snowplow:input-stream": args.raw.name},
             ),
             opts=pulumi.ResourceOptions(parent=self),
@@ -174,18 +157,12 @@ class S3Loader(pulumi.ComponentResource):
                 app=app,
                 image=S3_LOADER_IMAGE,
                 instance=args.instance,
-                min_size=cfg.size.min_size,
-                max_size=cfg.size.max_size,
-                cpu_target=cfg.size.cpu_target,
-                vpc_id=place.vpc_id,
-                subnet_ids=place.subnet_ids,
-                kms_key_arn=place.kms_key_arn,
-                config_bucket=place.config_bucket,
+                size=cfg.size,
+                placement=place,
+                operations=args.operations,
                 files={"s3-loader.hocon": hocon},
                 app_args=["--config", "/snowplow/config/s3-loader.hocon"],
                 statements=statements,
-                log_retention_days=args.operations.log_retention_days,
-                ssh_cidrs=list(args.operations.ssh_cidrs),
                 group_tags={"snowplow:kcl-app": app_name, "snowplow:input-stream": args.source.name},
             ),
             opts=pulumi.ResourceOptions(parent=self),

@@ -19,6 +19,7 @@ import pulumi_aws as aws
 from components.boot_script import BootSpec, container_memory_mib, render_boot_script
 from components.context import StackContext
 from stack_config import ConfigError
+from stack_config.apps import OperationsConfig, ServiceSize
 
 APP_PORT = 8080
 
@@ -50,26 +51,30 @@ class Ingress:
     cidr: str | None = None
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where app instances run and what they encrypt with and read their config from."""
+
+    vpc_id: pulumi.Input[str]
+    subnet_ids: pulumi.Input[Sequence[str]]
+    kms_key_arn: pulumi.Input[str]
+    config_bucket: pulumi.Input[str]
+
+
 @dataclass
 class Ec2ServiceArgs:
     context: StackContext
     app: str
     image: str
     instance: InstanceFacts
-    min_size: int
-    max_size: int
-    cpu_target: int
-    vpc_id: pulumi.Input[str]
-    subnet_ids: pulumi.Input[Sequence[str]]
-    kms_key_arn: pulumi.Input[str]
-    config_bucket: pulumi.Input[str]
+    size: ServiceSize
+    placement: Placement
+    operations: OperationsConfig
     files: dict[str, pulumi.Input[str]]
     app_args: list[str]
     statements: list[dict[str, Any]]
-    log_retention_days: int
     secret_arns: list[str] = field(default_factory=list)
     ingress: list[Ingress] = field(default_factory=list)
-    ssh_cidrs: list[str] = field(default_factory=list)
     target_group_arns: list[pulumi.Input[str]] = field(default_factory=list)
     group_tags: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
@@ -103,8 +108,8 @@ class Ec2Service(pulumi.ComponentResource):
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
             name=f"/aws/ec2/{physical}",
-            retention_in_days=args.log_retention_days,
-            kms_key_id=args.kms_key_arn,
+            retention_in_days=args.operations.log_retention_days,
+            kms_key_id=args.placement.kms_key_arn,
             tags=ctx.tags_for(physical),
             opts=child,
         )
@@ -160,7 +165,7 @@ class Ec2Service(pulumi.ComponentResource):
             ],
             opts=pulumi.InvokeOutputOptions(parent=self),
         )
-        user_data = pulumi.Output.all(args.config_bucket, prefix, log_group.name).apply(
+        user_data = pulumi.Output.all(args.placement.config_bucket, prefix, log_group.name).apply(
             lambda v: render_boot_script(
                 BootSpec(
                     app=args.app,
@@ -194,7 +199,7 @@ class Ec2Service(pulumi.ComponentResource):
                         volume_size=20,
                         volume_type="gp3",
                         encrypted="true",
-                        kms_key_id=args.kms_key_arn,
+                        kms_key_id=args.placement.kms_key_arn,
                         delete_on_termination="true",
                     ),
                 )
@@ -217,9 +222,9 @@ class Ec2Service(pulumi.ComponentResource):
         group = aws.autoscaling.Group(
             f"{name}-asg",
             name=physical,
-            min_size=args.min_size,
-            max_size=args.max_size,
-            vpc_zone_identifiers=args.subnet_ids,
+            min_size=args.size.min_size,
+            max_size=args.size.max_size,
+            vpc_zone_identifiers=args.placement.subnet_ids,
             launch_template=aws.autoscaling.GroupLaunchTemplateArgs(
                 id=template.id, version=template.latest_version.apply(str)
             ),
@@ -248,7 +253,7 @@ class Ec2Service(pulumi.ComponentResource):
                 predefined_metric_specification=aws.autoscaling.PolicyTargetTrackingConfigurationPredefinedMetricSpecificationArgs(
                     predefined_metric_type="ASGAverageCPUUtilization"
                 ),
-                target_value=args.cpu_target,
+                target_value=args.size.cpu_target,
             ),
             opts=child,
         )
@@ -263,12 +268,12 @@ class Ec2Service(pulumi.ComponentResource):
         for path, content in sorted(args.files.items()):
             aws.s3.BucketObjectv2(
                 f"{self._name}-file-" + re.sub(r"[^A-Za-z0-9-]", "-", path),
-                bucket=args.config_bucket,
+                bucket=args.placement.config_bucket,
                 key=prefix.apply(lambda p, path=path: f"{p}/{path}"),
                 content=content,
                 content_type="application/json" if path.endswith(".json") else "text/plain",
                 server_side_encryption="aws:kms",
-                kms_key_id=args.kms_key_arn,
+                kms_key_id=args.placement.kms_key_arn,
                 bucket_key_enabled=True,
                 metadata={"snowplow-app": args.app, "snowplow-file": path},
                 tags=dict(self._ctx.tags),
@@ -276,7 +281,7 @@ class Ec2Service(pulumi.ComponentResource):
             )
 
     def _base_statements(self, args: Ec2ServiceArgs, log_group_arn: pulumi.Output[str]) -> list[dict[str, Any]]:
-        bucket_arn = pulumi.Output.concat("arn:aws:s3:::", args.config_bucket)
+        bucket_arn = pulumi.Output.concat("arn:aws:s3:::", args.placement.config_bucket)
         statements = [
             {
                 "Sid": "WriteOwnLogs",
@@ -301,7 +306,7 @@ class Ec2Service(pulumi.ComponentResource):
                 "Sid": "UseStackKeyForConfigStreamsAndLake",
                 "Effect": "Allow",
                 "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-                "Resource": args.kms_key_arn,
+                "Resource": args.placement.kms_key_arn,
             },
         ]
         if args.secret_arns:
@@ -321,7 +326,7 @@ class Ec2Service(pulumi.ComponentResource):
             f"{self._name}-sg",
             name=physical,
             description=f"Snowplow {args.app} instances",
-            vpc_id=args.vpc_id,
+            vpc_id=args.placement.vpc_id,
             tags=ctx.tags_for(physical),
             opts=child,
         )
@@ -349,7 +354,7 @@ class Ec2Service(pulumi.ComponentResource):
                 tags=ctx.tags_for(f"{physical}-ingress-{i}"),
                 opts=child,
             )
-        for i, cidr in enumerate(args.ssh_cidrs):
+        for i, cidr in enumerate(args.operations.ssh_cidrs):
             aws.vpc.SecurityGroupIngressRule(
                 f"{self._name}-ssh-{i}",
                 security_group_id=sg.id,
