@@ -14,6 +14,10 @@ from stack_config.model import StackConfig, consistency_problems
 
 NAMESPACE = "snowplow"
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
+# Physical names are `<project>-<stack>-<thing>`; the longest, `<prefix>-app-config-<account id>`,
+# must fit S3's 63 lowercase characters.
+MAX_PREFIX = 63 - len("-app-config-") - 12
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
 class ConfigError(pulumi.RunError):
@@ -111,6 +115,12 @@ def describe(error: ValidationError, namespace: str = NAMESPACE, root: type = St
 def parse(raw: dict[str, Any], region: Any, project: str, stack: str) -> Deployment:
     """Validate decoded config; raise ConfigError naming every bad key."""
     problems = []
+    prefix = f"{project}-{stack}"
+    if not _NAME.match(prefix) or len(prefix) > MAX_PREFIX:
+        problems.append(
+            f"stack name {stack!r}: physical names start with {prefix!r}, which must be lowercase letters, digits "
+            f"and hyphens, at most {MAX_PREFIX} characters (S3 bucket names); rename the stack"
+        )
     if not isinstance(region, str) or not _REGION.match(region):
         problems.append(f"aws:region: must be an AWS region such as eu-west-1 (got {json.dumps(region)})")
     environment = raw.get("environment")

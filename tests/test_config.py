@@ -140,3 +140,20 @@ def test_structured_values_round_trip_through_engine_strings(preview):
     streams = [r for r in run.resources if r["type"] == "aws:kinesis/stream:Stream"]
     assert {s["inputs"]["retentionPeriod"] for s in streams} == {48}
     assert json.loads(json.dumps(streams[0]["inputs"]["tags"]))["team"] == "x"
+
+
+@pytest.mark.parametrize("stack", ["Prod", "team_analytics", "a-very-long-analytics-stack-name-eu-west"])
+def test_stack_names_that_cannot_make_valid_physical_names_are_rejected(stack):
+    with pytest.raises(ConfigError) as caught:
+        parse(GOOD, "eu-west-1", "snowplow", stack)
+    assert caught.value.problems[0].startswith(f"stack name {stack!r}: physical names start with")
+
+
+def test_long_but_valid_stack_names_keep_load_balancer_names_within_32_characters(preview):
+    from tests.conftest import of_type
+
+    run = preview(stack="analytics-eu-west-1-stg")
+    for resource in of_type(run, "aws:lb/loadBalancer:LoadBalancer") + of_type(run, "aws:lb/targetGroup:TargetGroup"):
+        assert len(resource["inputs"]["name"]) <= 32, resource["inputs"]["name"]
+    buckets = [r["inputs"]["bucket"] for r in of_type(run, "aws:s3/bucket:Bucket")]
+    assert buckets and all(len(b) <= 63 for b in buckets)
