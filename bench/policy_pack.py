@@ -33,7 +33,9 @@ def main(repeats: int) -> None:
     print(f"prod plan: {len(custom)} custom resources, {len(report['violations'])} violations")
     print(f"pack start (spawn to GetAnalyzerInfo): median {statistics.median(starts):.3f}s, min {min(starts):.3f}s")
     median = statistics.median(runs)
-    print(f"Configure + Analyze x{len(custom)} + AnalyzeStack: median {median:.3f}s = {len(custom) / median:.0f} resources/s")
+    print(
+        f"Configure + Analyze x{len(custom)} + AnalyzeStack: median {median:.3f}s = {len(custom) / median:.0f} resources/s"
+    )
 
 
 if __name__ == "__main__":
