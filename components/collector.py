@@ -10,7 +10,7 @@ from components.app_versions import COLLECTOR_IMAGE
 from components.bucket import SecureBucket, SecureBucketArgs
 from components.collector_config import COLLECTOR_PORT, CollectorStreams, render_collector_config
 from components.context import StackContext
-from components.ec2_service import Ec2Service, Ec2ServiceArgs, Ingress, InstanceFacts, Placement
+from components.ec2_service import Ec2Service, Ec2ServiceArgs, Ingress, InstanceFacts, Placement, cidr_source
 from components.hocon import hocon_text
 from components.iam import kinesis_producer
 from components.streams import StreamInfo
@@ -86,7 +86,6 @@ class Collector(pulumi.ComponentResource):
         )
         for port in (80, 443):
             for i, cidr in enumerate(cfg.ingress_cidrs):
-                v6 = ":" in cidr
                 aws.vpc.SecurityGroupIngressRule(
                     f"{name}-alb-in-{port}-{i}",
                     security_group_id=alb_sg.id,
@@ -94,27 +93,26 @@ class Collector(pulumi.ComponentResource):
                     ip_protocol="tcp",
                     from_port=port,
                     to_port=port,
-                    cidr_ipv4=None if v6 else cidr,
-                    cidr_ipv6=cidr if v6 else None,
+                    **cidr_source(cidr),
                     tags=ctx.tags_for(f"{physical}-alb-in-{port}"),
                     opts=child,
                 )
 
         access_logs = None
         if cfg.access_logs:
+            logs_bucket_name = pulumi.Output.concat(ctx.prefix, "-alb-logs-", args.account_id)
             logs_bucket = SecureBucket(
                 f"{name}-access-logs",
                 SecureBucketArgs(
                     context=ctx,
-                    bucket_name=pulumi.Output.concat(ctx.prefix, "-alb-logs-", args.account_id),
+                    bucket_name=logs_bucket_name,
                     kms_key_arn=None,  # ELB access logs can only be delivered to SSE-S3 buckets
                     transitions=[],
                     expiration_days=max(args.operations.log_retention_days, 30),
                     extra_statements=[
-                        pulumi.Output.all(
-                            pulumi.Output.concat("arn:aws:s3:::", ctx.prefix, "-alb-logs-", args.account_id),
-                            args.account_id,
-                        ).apply(lambda v: log_delivery_statement(v[0], v[1], ctx.region))
+                        pulumi.Output.all(logs_bucket_name, args.account_id).apply(
+                            lambda v: log_delivery_statement(f"arn:aws:s3:::{v[0]}", v[1], ctx.region)
+                        )
                     ],
                     purpose="alb-access-logs",
                 ),
@@ -206,7 +204,7 @@ class Collector(pulumi.ComponentResource):
             self.collector_url = pulumi.Output.concat("https://" if cfg.tls else "http://", alb.dns_name)
         self.register_outputs({"collectorUrl": self.collector_url, "dnsName": self.dns_name})
 
-    def _certificate_arn(self, name: str, alb: aws.lb.LoadBalancer, cfg: CollectorConfig) -> pulumi.Input[str]:
+    def _certificate_arn(self, name: str, cfg: CollectorConfig) -> pulumi.Input[str]:
         """The configured certificate, or one issued here and validated through the hosted zone."""
         if cfg.certificate_arn:
             return cfg.certificate_arn
@@ -259,7 +257,7 @@ class Collector(pulumi.ComponentResource):
             port=443,
             protocol="HTTPS",
             ssl_policy=TLS_POLICY,
-            certificate_arn=self._certificate_arn(name, alb, cfg),
+            certificate_arn=self._certificate_arn(name, cfg),
             default_actions=forward,
             tags=ctx.tags_for(ctx.name("collector-https")),
             opts=child,

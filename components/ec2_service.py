@@ -80,6 +80,12 @@ class Ec2ServiceArgs:
     env: dict[str, str] = field(default_factory=dict)
 
 
+def cidr_source(cidr: str) -> dict[str, str | None]:
+    """`cidr_ipv4`/`cidr_ipv6` arguments of a security group rule for one CIDR block."""
+    v6 = ":" in cidr
+    return {"cidr_ipv4": None if v6 else cidr, "cidr_ipv6": cidr if v6 else None}
+
+
 def config_digest(files: dict[str, str]) -> str:
     """Content address of an app's config files: any change gives a new prefix and a new launch template."""
     digest = hashlib.sha256()
@@ -362,8 +368,7 @@ class Ec2Service(pulumi.ComponentResource):
                 ip_protocol="tcp",
                 from_port=22,
                 to_port=22,
-                cidr_ipv4=cidr if ":" not in cidr else None,
-                cidr_ipv6=cidr if ":" in cidr else None,
+                **cidr_source(cidr),
                 tags=ctx.tags_for(f"{physical}-ssh-{i}"),
                 opts=child,
             )

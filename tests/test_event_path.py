@@ -79,7 +79,7 @@ def test_every_app_accepts_the_license_in_config_and_environment(prod):
     ):
         config = hocon(prod, app, name)
         assert config.get("collector.license.accept", config.get("license.accept", False)) is True
-        assert "--env ACCEPT_LIMITED_USE_LICENSE=yes" in user_data(prod, app.replace("s3-loader-bad", "s3-loader-bad"))
+        assert "--env ACCEPT_LIMITED_USE_LICENSE=yes" in user_data(prod, app)
 
 
 def test_each_kcl_app_name_is_its_encrypted_recoverable_lease_table(prod):
