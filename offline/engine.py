@@ -55,8 +55,8 @@ class CapturingMonitor(runtime_mocks.MockMonitor):
                 "inputs": mask_secrets(json_format.MessageToDict(request.object)),
                 "protect": bool(request.protect),
                 "retainOnDelete": bool(request.retainOnDelete),
-                "dependencies": list(request.dependencies),
-                "propertyDependencies": {k: list(v.urns) for k, v in request.propertyDependencies.items()},
+                "dependencies": sorted(request.dependencies),
+                "propertyDependencies": {k: sorted(v.urns) for k, v in sorted(request.propertyDependencies.items())},
             }
         )
         return response
@@ -137,7 +137,9 @@ def run_program(
         sys.path.insert(0, str(project_dir))
     _sync_await(run_pulumi_func(lambda: runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")))
     outputs, secret = _resolve_outputs(runtime_settings.get_root_resource().outputs)
-    return ProgramRun(project, stack_file.stack, monitor.registrations, outputs, secret, mocks)
+    # Registration order depends on the event loop; a sorted plan diffs cleanly between runs.
+    resources = sorted(monitor.registrations, key=lambda r: (r["parent"] is not None, r["urn"]))
+    return ProgramRun(project, stack_file.stack, resources, outputs, secret, mocks)
 
 
 def _resolve_outputs(exports: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:

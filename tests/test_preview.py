@@ -87,3 +87,12 @@ def test_command_line_entry_point_exit_codes(tmp_path):
     assert "snowplow:acceptLimitedUseLicense" in run.stderr and "limited-use-license-1.1" in run.stderr
     assert run.stdout == ""
     assert not (tmp_path / "p.json").exists()
+
+
+def test_the_plan_is_identical_from_run_to_run(tmp_path):
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    for path in (first, second):
+        assert preview.main(["--stack", "dev", "--json", str(path), "--no-policy"]) == preview.EXIT_OK
+    assert first.read_text() == second.read_text()
+    resources = json.loads(first.read_text())["resources"]
+    assert resources[0]["type"] == "pulumi:pulumi:Stack"
