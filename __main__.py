@@ -4,16 +4,16 @@ import pulumi
 import pulumi_aws as aws
 
 import stack_config
-from components.collector import Collector, CollectorArgs
-from components.consumers import Enrich, EnrichArgs, S3Loader, S3LoaderArgs
+from components.apps.collector import Collector, CollectorArgs
+from components.apps.consumers import Enrich, EnrichArgs, S3Loader, S3LoaderArgs
+from components.apps.ec2_service import Placement, describe_instance_type
+from components.apps.enrichment_files import render_enrichments
+from components.apps.iglu_resolver import render_resolver
 from components.context import StackContext, stack_tags
-from components.ec2_service import Placement, describe_instance_type
-from components.enrichment_files import render_enrichments
-from components.iglu_resolver import render_resolver
-from components.keys import Keys, KeysArgs
-from components.network import Network, NetworkArgs, plan_network
-from components.storage import Storage, StorageArgs
-from components.streams import Streams, StreamsArgs
+from components.platform.keys import Keys, KeysArgs
+from components.platform.network import Network, NetworkArgs, plan_network
+from components.platform.storage import Storage, StorageArgs
+from components.platform.streams import Streams, StreamsArgs
 
 # Everything that can be wrong with the stack file is found here, before any resource exists.
 deployment = stack_config.load()

@@ -10,7 +10,7 @@ import pytest
 from jsonschema import Draft4Validator, FormatChecker
 from pydantic import Field, ValidationError
 
-from components.enrichment_files import SCHEMAS, render_enrichments
+from components.apps.enrichment_files import SCHEMAS, render_enrichments
 from stack_config.base import ConfigModel
 from stack_config.enrichments import EnrichmentsConfig, parameters_model
 from stack_config.load import describe

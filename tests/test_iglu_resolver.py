@@ -5,7 +5,7 @@ import json
 import pytest
 from pydantic import Field, ValidationError
 
-from components.iglu_resolver import render_resolver
+from components.apps.iglu_resolver import render_resolver
 from stack_config.base import ConfigModel
 from stack_config.iglu import IgluConfig, IgluRegistry
 from stack_config.load import describe

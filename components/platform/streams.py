@@ -6,7 +6,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.context import StackContext
-from stack_config.model import StreamsConfig
+from stack_config.platform import StreamsConfig
 
 # logical stream -> (physical suffix, what it carries)
 STREAMS = {

@@ -1,6 +1,6 @@
 """Enrich's `iglu_resolver.json`: Iglu Central over HTTPS plus the stack's private registries."""
 
-from components.enrichment_files import secret_placeholder
+from components.apps.enrichment_files import secret_placeholder
 from stack_config.iglu import IGLU_CENTRAL_NAME, IgluConfig, IgluRegistry
 
 RESOLVER_SCHEMA = "iglu:com.snowplowanalytics.iglu/resolver-config/jsonschema/1-0-3"

@@ -16,7 +16,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.boot_script import BootSpec, container_memory_mib, render_boot_script
+from components.apps.boot_script import BootSpec, container_memory_mib, render_boot_script
 from components.context import StackContext
 from stack_config import ConfigError
 from stack_config.apps import OperationsConfig, ServiceSize

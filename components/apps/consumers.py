@@ -5,14 +5,14 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from components.app_versions import ENRICH_IMAGE, S3_LOADER_IMAGE
-from components.consumer_configs import KinesisInput, render_enrich_config, render_s3_loader_config
+from components.apps.app_versions import ENRICH_IMAGE, S3_LOADER_IMAGE
+from components.apps.consumer_configs import KinesisInput, render_enrich_config, render_s3_loader_config
+from components.apps.ec2_service import Ec2Service, Ec2ServiceArgs, InstanceFacts, Placement
+from components.apps.hocon import hocon_text
+from components.apps.iam import kcl_metrics, kcl_tables, kinesis_consumer, kinesis_producer
+from components.apps.lease_table import lease_table
 from components.context import StackContext
-from components.ec2_service import Ec2Service, Ec2ServiceArgs, InstanceFacts, Placement
-from components.hocon import hocon_text
-from components.iam import kcl_metrics, kcl_tables, kinesis_consumer, kinesis_producer
-from components.lease_table import lease_table
-from components.streams import StreamInfo
+from components.platform.streams import StreamInfo
 from stack_config.apps import BadLoaderConfig, EnrichConfig, EnrichedLoaderConfig, OperationsConfig
 
 

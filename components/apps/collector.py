@@ -6,14 +6,14 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.app_versions import COLLECTOR_IMAGE
-from components.bucket import SecureBucket, SecureBucketArgs
-from components.collector_config import COLLECTOR_PORT, CollectorStreams, render_collector_config
+from components.apps.app_versions import COLLECTOR_IMAGE
+from components.apps.collector_config import COLLECTOR_PORT, CollectorStreams, render_collector_config
+from components.apps.ec2_service import Ec2Service, Ec2ServiceArgs, Ingress, InstanceFacts, Placement, cidr_source
+from components.apps.hocon import hocon_text
+from components.apps.iam import kinesis_producer
 from components.context import StackContext
-from components.ec2_service import Ec2Service, Ec2ServiceArgs, Ingress, InstanceFacts, Placement, cidr_source
-from components.hocon import hocon_text
-from components.iam import kinesis_producer
-from components.streams import StreamInfo
+from components.platform.bucket import SecureBucket, SecureBucketArgs
+from components.platform.streams import StreamInfo
 from stack_config.apps import CollectorConfig, OperationsConfig
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"

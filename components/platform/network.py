@@ -7,7 +7,7 @@ import pulumi_aws as aws
 
 from components.context import StackContext
 from stack_config import ConfigError
-from stack_config.model import CreateNetwork, ExistingNetwork, NetworkConfig
+from stack_config.platform import CreateNetwork, ExistingNetwork, NetworkConfig
 
 
 @dataclass(frozen=True)

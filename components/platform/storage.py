@@ -4,8 +4,8 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.bucket import SecureBucket, SecureBucketArgs, Transition
 from components.context import StackContext
+from components.platform.bucket import SecureBucket, SecureBucketArgs, Transition
 from stack_config.apps import LakeConfig
 
 

@@ -1,0 +1,1 @@
+"""Shared infrastructure: network, stack key, buckets, storage and streams."""
