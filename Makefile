@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK ?= dev
 STAMP := $(VENV)/.installed
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -ec
 
 PREVIEW_ARGS := $(if $(CONFIG),--config $(CONFIG),--stack $(STACK))
 PREVIEW_ARGS += $(if $(JSON),--json $(JSON),)
@@ -13,8 +15,10 @@ PREVIEW_ARGS += $(if $(POLICY_CONFIG),--policy-config $(POLICY_CONFIG),)
 .PHONY: preview test lint clean
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
+	@echo "== setting up $(VENV) (first run: about a minute; each package is listed as it installs)"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -r policies/requirements.txt
+	$(PY) -m pip install --disable-pip-version-check --progress-bar off -r requirements-dev.txt -r policies/requirements.txt \
+		| { grep --line-buffered -E '^(Collecting|Successfully|ERROR)' || true; }
 	touch $(STAMP)
 
 preview: $(STAMP)
