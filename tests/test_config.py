@@ -118,7 +118,29 @@ def test_preview_exits_1_with_message_and_writes_no_plan(tmp_path, capsys):
     assert not plan.exists()
 
 
-def test_config_error_happens_before_any_resource_is_registered(preview):
+SQL_PASSWORD = "hunter2-Correct-Horse"
+BEFORE_ANY_RESOURCE = [
+    ({"snowplow:environment": "production"}, "snowplow:environment"),
+    ({"aws:region": "eu-west-1\n"}, "aws:region"),
+    ({"aws:region": "eu-wset-1"}, "aws:region"),
+    ({"snowplow:tags": {"owner": "$(id)"}}, "snowplow:tags"),
+    ({"snowplow:tags": {"snowplow:kcl-app": "x"}}, "snowplow:tags"),
+    ({"snowplow:collector": {"cookie": {"name": "{{resolve:secretsmanager:x}}"}}}, "snowplow:collector.cookie.name"),
+    (
+        {
+            "snowplow:iglu": {
+                "registries": [{"name": "a", "uri": "https://i.acme.com/api", "apiKeySecretArn": SQL_PASSWORD}]
+            }
+        },
+        "snowplow:iglu.registries[0].apiKeySecretArn",
+    ),
+    ({"snowplow:collector.size.minSize": 2}, "snowplow:collector.size.minSize"),
+    ({"snowplow:collector": {"cookie": {"secure": True}}}, "snowplow:collector.cookie.secure"),
+]
+
+
+@pytest.mark.parametrize("overrides,key", BEFORE_ANY_RESOURCE, ids=[case[1] for case in BEFORE_ANY_RESOURCE])
+def test_config_error_happens_before_any_resource_is_registered(preview, overrides, key):
     from offline.engine import CapturingMonitor
 
     registered = []
@@ -130,11 +152,13 @@ def test_config_error_happens_before_any_resource_is_registered(preview):
 
     CapturingMonitor.RegisterResource = spy
     try:
-        with pytest.raises(ConfigError):
-            preview({"snowplow:environment": "production"})
+        with pytest.raises(ConfigError) as caught:
+            preview(overrides)
     finally:
         CapturingMonitor.RegisterResource = original
     assert [t for t in registered if t.startswith("aws:")] == []
+    assert any(p.startswith(key + ":") or p.startswith(key + " (") for p in caught.value.problems)
+    assert SQL_PASSWORD not in str(caught.value)
 
 
 def test_structured_values_round_trip_through_engine_strings(preview):
