@@ -187,7 +187,7 @@ def _screen(raw: dict[str, Any], secrecy: Secrecy, namespace: str) -> tuple[dict
     return kept, problems, reported
 
 
-def _undecrypted_keys(raw: dict[str, Any], secrecy: Secrecy, namespace: str) -> tuple[dict[str, Any], list[str]]:
+def _undecrypted_keys(raw: dict[str, Any], namespace: str) -> tuple[dict[str, Any], list[str]]:
     """Offline only: a whole key the engine could not decrypt is previewed as unset, and said so."""
     notes = []
     for name in [n for n, v in raw.items() if v == UNDECRYPTED and n in SECRET_CAPABLE_KEYS]:
@@ -220,7 +220,7 @@ def parse(
     region_error = region_problem(region, region_source)
     if region_error:
         problems.append(region_error)
-    raw, notes = _undecrypted_keys(raw, secrecy, NAMESPACE)
+    raw, notes = _undecrypted_keys(raw, NAMESPACE)
     raw, screened, reported = _screen(raw, secrecy, NAMESPACE)
     problems.extend(screened)
     environment = raw.get("environment")
