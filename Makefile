@@ -21,8 +21,15 @@ $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
 		| { grep --line-buffered -E '^(Collecting|Successfully|ERROR)' || true; }
 	touch $(STAMP)
 
+# offline.preview exits 0 ok, 1 invalid stack config, 2 mandatory policy violation. make reports any failed
+# recipe as its own exit status 2, so the last line names the preview's code; scripts that need the code
+# itself run `$(PY) -m offline.preview` directly.
 preview: $(STAMP)
-	$(PY) -m offline.preview $(PREVIEW_ARGS)
+	@echo "$(PY) -m offline.preview $(PREVIEW_ARGS)"
+	@$(PY) -m offline.preview $(PREVIEW_ARGS) || { code=$$?; case $$code in \
+		1) why="invalid stack config";; 2) why="a mandatory policy violation";; *) why="an unexpected error";; esac; \
+		echo "make preview: offline.preview exited $$code ($$why); make itself exits 2 on any failure" >&2; \
+		exit $$code; }
 
 test: $(STAMP)
 	$(PY) -m ruff check .

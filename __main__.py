@@ -18,6 +18,7 @@ from components.platform.streams import Streams, StreamsArgs
 # Everything that can be wrong with the stack file is found here, before any resource exists.
 deployment = stack_config.load()
 cfg = deployment.config
+stack_config.check_secret_arns(deployment, aws.get_caller_identity().account_id)
 network_plan = plan_network(cfg.network)
 instances = {
     app: describe_instance_type(f"snowplow:{key}.size.instanceType", size.instance_type)
@@ -35,6 +36,7 @@ ctx = StackContext(
     environment=cfg.environment,
     tags=stack_tags(deployment.project, deployment.stack, cfg.environment, cfg.tags),
     protect_data=cfg.protect_data,
+    secret_keys=deployment.secret_keys,
 )
 account_id = aws.get_caller_identity_output().account_id
 
@@ -113,4 +115,4 @@ pulumi.export("private_subnet_ids", network.private_subnet_ids)
 pulumi.export("kms_key_arn", keys.key_arn)
 pulumi.export("kms_key_alias", keys.alias_name)
 pulumi.export("stream_names", {logical: info.name for logical, info in streams.by_name.items()})
-pulumi.export("enabled_enrichments", enrichments.enabled_names())
+pulumi.export("enabled_enrichments", ctx.from_config("enrich", enrichments.enabled_names()))

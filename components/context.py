@@ -16,6 +16,11 @@ class StackContext:
     environment: str
     tags: Mapping[str, str] = field(default_factory=dict)
     protect_data: bool = False
+    secret_keys: frozenset[str] = frozenset()  # top-level `snowplow:` keys set with --secret
+
+    def from_config(self, key: str, value: pulumi.Input) -> pulumi.Input:
+        """`value` rendered from config key `key`: a secret Output when that key was set with --secret."""
+        return pulumi.Output.secret(value) if key in self.secret_keys else value
 
     def name(self, thing: str) -> str:
         """Physical name `<project>-<stack>-<thing>`."""

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import logging
 import runpy
 import sys
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from offline.mocks import SnowplowMocks
+from stack_config.regions import resolve_region
+from stack_config.secrecy import UNDECRYPTED
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
@@ -25,14 +28,14 @@ SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270"
 MASK = "[secret]"
 
 
-def mask_secrets(value: Any) -> Any:
-    """Replace engine secret envelopes with a mask, recursively."""
+def mask_secrets(value: Any, reveal: bool = False) -> Any:
+    """Replace engine secret envelopes with a mask (or, with `reveal`, with the value inside), recursively."""
     if isinstance(value, dict):
         if value.get(SECRET_SIG) == SECRET_VALUE:
-            return MASK
-        return {k: mask_secrets(v) for k, v in value.items()}
+            return mask_secrets(value.get("value"), reveal) if reveal else MASK
+        return {k: mask_secrets(v, reveal) for k, v in value.items()}
     if isinstance(value, list):
-        return [mask_secrets(v) for v in value]
+        return [mask_secrets(v, reveal) for v in value]
     return value
 
 
@@ -42,9 +45,12 @@ class CapturingMonitor(runtime_mocks.MockMonitor):
     def __init__(self, mocks: pulumi.runtime.Mocks):
         super().__init__(mocks)
         self.registrations: list[dict[str, Any]] = []
+        # Unmasked inputs, for writing rendered files offline (where no secret is ever decrypted).
+        self.revealed_inputs: dict[str, dict[str, Any]] = {}
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
+        self.revealed_inputs[response.urn] = mask_secrets(json_format.MessageToDict(request.object), reveal=True)
         self.registrations.append(
             {
                 "urn": response.urn,
@@ -83,14 +89,32 @@ class StackFile:
             raise ValueError(f"{path}: `config` must be a mapping of keys to values")
         config, secrets = {}, []
         for key, value in entries.items():
-            if isinstance(value, dict) and set(value) == {"secure"}:
-                config[key] = "[secret: not decryptable offline]"
+            plain, secure = _without_secure_leaves(value)
+            if secure:
                 secrets.append(key)
-            elif isinstance(value, str):
-                config[key] = value
-            else:
-                config[key] = json.dumps(value)
+            config[key] = plain if isinstance(plain, str) else json.dumps(plain)
         return cls(path=path, stack=stack, config=config, secret_keys=secrets)
+
+
+def _is_secure(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"secure"} and isinstance(value["secure"], str)
+
+
+def _without_secure_leaves(value: Any) -> tuple[Any, bool]:
+    """Replace each `secure:` leaf (set with --secret, or --secret --path inside a structure) with UNDECRYPTED.
+
+    The CLI decrypts the leaves, passes the whole top-level key as JSON and marks that key secret; offline we
+    cannot decrypt, so the program sees a recognisable placeholder in the leaf and the same secret key.
+    """
+    if _is_secure(value):
+        return UNDECRYPTED, True
+    if isinstance(value, dict):
+        items = {k: _without_secure_leaves(v) for k, v in value.items()}
+        return {k: v for k, (v, _) in items.items()}, any(s for _, s in items.values())
+    if isinstance(value, list):
+        items = [_without_secure_leaves(v) for v in value]
+        return [v for v, _ in items], any(s for _, s in items)
+    return value, False
 
 
 def project_name(project_dir: Path = PROJECT_DIR) -> str:
@@ -99,7 +123,7 @@ def project_name(project_dir: Path = PROJECT_DIR) -> str:
 
 def default_mocks(stack_file: StackFile) -> SnowplowMocks:
     """Mocks for a stack file: an adopted VPC's subnets are answered as living in that VPC."""
-    region = stack_file.config.get("aws:region", "us-east-1")
+    region = stack_file.config.get("aws:region") or resolve_region(None)[0] or "us-east-1"
     try:
         existing = json.loads(stack_file.config.get("snowplow:network", "{}")).get("existing") or {}
     except (ValueError, AttributeError):
@@ -116,6 +140,22 @@ class ProgramRun:
     outputs: dict[str, Any]
     secret_outputs: set[str]
     mocks: SnowplowMocks
+    revealed_inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+class _WarningLog(logging.Handler):
+    """Collects what the program logs at warning level or above (`pulumi.log.warn`), as the CLI would show it."""
+
+    def __init__(self):
+        super().__init__(level=logging.WARNING)
+        self.messages: list[str] = []
+        self.logger = logging.getLogger(f"offline.program.{id(self)}")
+        self.logger.propagate = False
+        self.logger.addHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
 
 
 def run_program(
@@ -127,10 +167,13 @@ def run_program(
     project = project_name(project_dir)
     mocks = mocks or default_mocks(stack_file)
     monitor = CapturingMonitor(mocks)
+    warnings = _WarningLog()
     asyncio.set_event_loop(asyncio.new_event_loop())
     runtime_settings.set_root_resource(None)
     set_all_config(dict(stack_file.config), stack_file.secret_keys)
-    pulumi.runtime.set_mocks(mocks, project=project, stack=stack_file.stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(
+        mocks, project=project, stack=stack_file.stack, preview=False, monitor=monitor, logger=warnings.logger
+    )
     runtime_settings.SETTINGS.outputs.clear()
 
     if str(project_dir) not in sys.path:
@@ -139,7 +182,9 @@ def run_program(
     outputs, secret = _resolve_outputs(runtime_settings.get_root_resource().outputs)
     # Registration order depends on the event loop; a sorted plan diffs cleanly between runs.
     resources = sorted(monitor.registrations, key=lambda r: (r["parent"] is not None, r["urn"]))
-    return ProgramRun(project, stack_file.stack, resources, outputs, secret, mocks)
+    return ProgramRun(
+        project, stack_file.stack, resources, outputs, secret, mocks, monitor.revealed_inputs, warnings.messages
+    )
 
 
 def _resolve_outputs(exports: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:

@@ -69,18 +69,23 @@ def plan_document(run: ProgramRun) -> dict[str, Any]:
 
 
 def render_app_files(run: ProgramRun, directory: Path) -> list[Path]:
-    """Write each app config object exactly as it is uploaded: `<dir>/<app>/<file>`."""
+    """Write each app config object exactly as it is uploaded: `<dir>/<app>/<file>`.
+
+    Secret contents are written too: offline nothing is decrypted, so an encrypted value appears as its
+    placeholder and the rest is what the stack file holds in clear.
+    """
     written = []
     for resource in run.resources:
         if resource["type"] != "aws:s3/bucketObjectv2:BucketObjectv2":
             continue
-        metadata = resource["inputs"].get("metadata") or {}
+        inputs = run.revealed_inputs.get(resource["urn"], resource["inputs"])
+        metadata = inputs.get("metadata") or {}
         app, name = metadata.get("snowplow-app"), metadata.get("snowplow-file")
         if not (app and name):
             continue
         target = directory / app / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(resource["inputs"]["content"])
+        target.write_text(inputs["content"])
         written.append(target)
     return sorted(written)
 
@@ -129,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {path.name}: {err}", file=sys.stderr)
         return EXIT_CONFIG
 
+    for warning in run.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     print("\n".join(tree_lines(run)))
     print()
     print("\n".join(output_lines(run)))

@@ -6,7 +6,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
-from stack_config.base import ConfigModel, environment_default
+from stack_config.base import ConfigModel, environment_default, matching
 from stack_config.enrichments import EnrichmentsConfig
 
 LOG_RETENTION_DAYS = (
@@ -33,8 +33,9 @@ LOG_RETENTION_DAYS = (
     3288,
     3653,
 )
-_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")
-_DOMAIN = re.compile(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_INSTANCE_TYPE = re.compile(r"[a-z][a-z0-9-]*\.[a-z0-9-]+", re.ASCII)
+_CUSTOM_PATH = re.compile(r"/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", re.ASCII)
+TLS_CONTEXT = "collectorTls"  # validation-context entry: does the collector serve HTTPS?
 _COLLECTOR_TARGETS = ("/com.snowplowanalytics.snowplow/tp2", "/r/tp2", "/com.snowplowanalytics.iglu/v1")
 
 # app -> (dev, prod) defaults for instance type, min and max instances
@@ -55,8 +56,19 @@ def _cidr(value: str) -> str:
 
 
 Cidr = Annotated[str, AfterValidator(_cidr)]
-DomainName = Annotated[str, Field(max_length=253, pattern=_DOMAIN.pattern)]
-SecretArn = Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+$")]
+DomainName = Annotated[
+    str,
+    Field(max_length=253),
+    matching(r"([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", "must be a lowercase DNS name such as example.com"),
+]
+HostedZoneId = Annotated[str, matching(r"Z[A-Z0-9]{4,31}", "must be a Route 53 hosted zone id such as Z0123456789ABC")]
+CertificateArn = Annotated[
+    str,
+    matching(
+        r"arn:aws:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+",
+        "must be an ACM certificate ARN such as arn:aws:acm:eu-west-1:123456789012:certificate/<id>",
+    ),
+]
 
 
 class ServiceSize(ConfigModel):
@@ -73,7 +85,7 @@ class ServiceSize(ConfigModel):
     @classmethod
     def _defaults(cls, value, info: ValidationInfo):
         if value is not None:
-            if info.field_name == "instance_type" and not _INSTANCE_TYPE.match(value):
+            if info.field_name == "instance_type" and not _INSTANCE_TYPE.fullmatch(value):
                 raise ValueError("must be an EC2 instance type such as t3a.small or c7g.large")
             return value
         dev, prod = SIZE_DEFAULTS[cls.app]
@@ -104,22 +116,42 @@ def _size_field():
 
 
 class CookieConfig(ConfigModel):
-    """The collector's network-user-id cookie."""
+    """The collector's network-user-id cookie; `secure` and `sameSite` follow whether the collector serves TLS."""
 
     enabled: bool = True
-    name: str = Field("sp", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    name: Annotated[str, matching(r"[A-Za-z0-9_-]{1,64}", "must be 1-64 letters, digits, _ or -")] = "sp"
     expiration_days: int = Field(365, ge=1, le=730)
     domains: list[DomainName] = []
     fallback_domain: DomainName | None = None
-    secure: bool = True
+    secure: bool | None = Field(None, validate_default=True)
     http_only: bool = True
-    same_site: Literal["None", "Lax", "Strict"] = "None"
+    same_site: Literal["None", "Lax", "Strict"] | None = Field(None, validate_default=True)
 
-    @model_validator(mode="after")
-    def _same_site_none_needs_secure(self):
-        if self.same_site == "None" and not self.secure:
-            raise ValueError("sameSite None requires secure: true (browsers reject it otherwise)")
-        return self
+    @field_validator("secure")
+    @classmethod
+    def _secure_needs_tls(cls, value, info: ValidationInfo):
+        tls = (info.context or {}).get(TLS_CONTEXT, True)
+        if value is None:
+            return tls
+        if value and not tls:
+            raise ValueError(
+                "a secure cookie is only sent over HTTPS and this collector serves plain HTTP, so browsers would "
+                "drop it: set collector.certificateArn or collector.hostedZoneId for TLS, or leave secure unset"
+            )
+        return value
+
+    @field_validator("same_site")
+    @classmethod
+    def _same_site_default(cls, value, info: ValidationInfo):
+        secure = info.data.get("secure")
+        if value is None:
+            return "None" if secure else "Lax"
+        if value == "None" and secure is False:
+            raise ValueError(
+                "sameSite None requires a secure cookie (browsers reject it otherwise), and secure needs TLS: "
+                "use Lax or Strict without TLS"
+            )
+        return value
 
 
 class CollectorBuffer(ConfigModel):
@@ -134,14 +166,20 @@ class CollectorConfig(ConfigModel):
     size: ServiceSize = _size_field()
     ingress_cidrs: list[Cidr] = Field(["0.0.0.0/0"], min_length=1)
     domain: DomainName | None = None
-    hosted_zone_id: Annotated[str, Field(pattern=r"^Z[A-Z0-9]{4,31}$")] | None = None
-    certificate_arn: (
-        Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[\w-]+$")] | None
-    ) = None
+    hosted_zone_id: HostedZoneId | None = None
+    certificate_arn: CertificateArn | None = None
     access_logs: bool | None = Field(None, validate_default=True)
-    cookie: CookieConfig = CookieConfig()
+    cookie: CookieConfig = Field(default={}, validate_default=True)
     custom_paths: dict[str, str] = {}
     buffer: CollectorBuffer = CollectorBuffer()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tell_the_cookie_about_tls(cls, data, info: ValidationInfo):
+        """The cookie's defaults depend on TLS, which is decided here: pass it down through the context."""
+        if isinstance(data, dict) and info.context is not None:
+            info.context[TLS_CONTEXT] = bool(data.get("certificateArn") or data.get("hostedZoneId"))
+        return data
 
     @field_validator("access_logs")
     @classmethod
@@ -152,7 +190,7 @@ class CollectorConfig(ConfigModel):
     @classmethod
     def _paths(cls, value: dict[str, str]):
         for path, target in value.items():
-            if not re.match(r"^/[\w.-]+/[\w.-]+$", path):
+            if not _CUSTOM_PATH.fullmatch(path):
                 raise ValueError(
                     f"custom path {path!r} must be two segments with a leading slash, e.g. /com.acme/track"
                 )

@@ -9,9 +9,9 @@ import typing
 from collections.abc import Iterator
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from stack_config.base import ConfigModel, NonEmptyStr
+from stack_config.base import ConfigModel, NonEmptyStr, matching
 
 # Documented hosted copies, fetched over HTTPS so no cross-account S3 grant or cross-region S3 client is needed.
 REFERER_PARSER_URI = "https://s3-eu-west-1.amazonaws.com/snowplow-hosted-assets/third-party/referer-parser/"
@@ -19,31 +19,18 @@ REFERER_PARSER_DATABASE = "referers-5.3.json"
 UA_PARSER_URI = "https://s3-eu-west-1.amazonaws.com/snowplow-hosted-assets/third-party/ua-parser/"
 UA_PARSER_DATABASE = "regexes-latest.yaml"
 
-_SECRET_ARN = re.compile(
-    r"^arn:aws[a-z-]*:secretsmanager:[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$"
-)
-_S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?$")
-_HTTPS_URI = re.compile(r"^https://[A-Za-z0-9.-]+(:\d+)?(/[^\s]*)?$")
-_IGLU_URI = re.compile(r"^iglu:[a-zA-Z0-9_.-]+/[a-zA-Z0-9_-]+/[a-zA-Z0-9_-]+/[1-9][0-9]*(-(0|[1-9][0-9]*)){2}$")
-_SCHEMA_CRITERION = re.compile(
-    r"^iglu:[a-zA-Z0-9_.-]+/[a-zA-Z0-9_-]+/[a-zA-Z0-9_-]+/([1-9][0-9]*|\*)-(0|[1-9][0-9]*|\*)-(0|[1-9][0-9]*|\*)$"
+_S3_URI = r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9/_.=+-]*)?"
+_HTTPS_URI = r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9/_.~%=+-]*)?"
+_IGLU_URI = r"iglu:[a-zA-Z0-9_.-]+/[a-zA-Z0-9_-]+/[a-zA-Z0-9_-]+/[1-9][0-9]*(-(0|[1-9][0-9]*)){2}"
+_SCHEMA_CRITERION = (
+    r"iglu:[a-zA-Z0-9_.-]+/[a-zA-Z0-9_-]+/[a-zA-Z0-9_-]+/([1-9][0-9]*|\*)-(0|[1-9][0-9]*|\*)-(0|[1-9][0-9]*|\*)"
 )
 _URI_KEY = re.compile(r"\{\{\s*([^}]*?)\s*\}\}")
 
-
-def _matching(pattern: re.Pattern, message: str):
-    def check(value: str) -> str:
-        if not pattern.match(value):
-            raise ValueError(message)
-        return value
-
-    return AfterValidator(check)
-
-
 SecretArn = Annotated[
     str,
-    _matching(
-        _SECRET_ARN,
+    matching(
+        r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+",
         "must be the ARN of a Secrets Manager secret, such as "
         "arn:aws:secretsmanager:eu-west-1:123456789012:secret:snowplow/pii-salt-AbCdEf; "
         "store the value in Secrets Manager, never in stack config",
@@ -51,18 +38,23 @@ SecretArn = Annotated[
 ]
 AssetUri = Annotated[
     str,
-    _matching(
-        re.compile(f"{_S3_URI.pattern}|{_HTTPS_URI.pattern}"),
+    matching(
+        f"{_S3_URI}|{_HTTPS_URI}",
         "must be the folder holding the file: s3://<bucket>/<prefix> (a bucket in Enrich's region) "
-        "or https://<host>/<path>",
+        "or https://<host>/<path>; letters, digits and / _ . = + - only (no wildcards, quotes or spaces)",
     ),
 ]
-IgluUri = Annotated[str, _matching(_IGLU_URI, "must be an Iglu schema URI such as iglu:com.acme/user/jsonschema/1-0-0")]
+FileName = Annotated[
+    str, matching(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,254}", "must be a file name: letters, digits and _ . - only")
+]
+IgluUri = Annotated[str, matching(_IGLU_URI, "must be an Iglu schema URI such as iglu:com.acme/user/jsonschema/1-0-0")]
 SchemaCriterion = Annotated[
     str,
-    _matching(_SCHEMA_CRITERION, "must be an Iglu schema criterion such as iglu:com.acme/user/jsonschema/1-*-*"),
+    matching(_SCHEMA_CRITERION, "must be an Iglu schema criterion such as iglu:com.acme/user/jsonschema/1-*-*"),
 ]
-JsonPath = Annotated[str, Field(pattern=r"^\$")]
+JsonPath = Annotated[
+    str, matching(r"\$[^\x00-\x1f\x7f]*", "must be a JSONPath starting with $, e.g. $.user.id (one line)")
+]
 Cookie = Annotated[str, Field(min_length=1)]
 
 
@@ -116,14 +108,14 @@ class ReferrerSource(ConfigModel):
 
 class RefererParser(Parameters, AssetFile):
     uri: AssetUri = REFERER_PARSER_URI
-    database: NonEmptyStr = REFERER_PARSER_DATABASE
+    database: FileName = REFERER_PARSER_DATABASE
     internal_domains: list[str] = []
     referrers: dict[str, dict[str, ReferrerSource]] | None = None  # medium -> source name -> match rule
 
 
 class UaParser(Parameters, AssetFile):
     uri: AssetUri = UA_PARSER_URI
-    database: NonEmptyStr = UA_PARSER_DATABASE
+    database: FileName = UA_PARSER_DATABASE
 
 
 class Yauaa(Parameters):
@@ -279,7 +271,7 @@ class HttpHeaderExtractor(Parameters):
 class CurrencyConversion(Parameters):
     needs = "apiKeySecretArn (Open Exchange Rates key in Secrets Manager), baseCurrency and accountType"
     api_key_secret_arn: SecretArn
-    base_currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    base_currency: Annotated[str, matching(r"[A-Z]{3}", "must be an ISO 4217 currency code such as EUR")]
     rate_at: Literal["EOD_PRIOR"] = "EOD_PRIOR"
     account_type: Literal["DEVELOPER", "ENTERPRISE", "UNLIMITED"]
 
@@ -305,7 +297,7 @@ class Cache(ConfigModel):
 
 
 class ApiInput(OneSource):
-    key: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$")]
+    key: Annotated[str, matching(r"[A-Za-z0-9_-]{1,64}", "must be 1-64 letters, digits, _ or -")]
 
 
 class HttpBasic(ConfigModel):
@@ -319,7 +311,13 @@ class ApiAuthentication(ConfigModel):
 
 class HttpApi(ConfigModel):
     method: Literal["GET", "POST", "PUT"]
-    uri: Annotated[str, Field(pattern=r"^https?://\S+$")]
+    uri: Annotated[
+        str,
+        matching(
+            r"https?://[^\s\x00-\x1f\x7f]+",
+            "must be an http(s) URL without spaces, e.g. https://api.acme.com/users/{{id}}",
+        ),
+    ]
     timeout: int = Field(ge=1, le=60000)
     authentication: ApiAuthentication = ApiAuthentication()
 
@@ -359,7 +357,9 @@ class SqlInput(OneSource):
 
 
 class SqlConnection(ConfigModel):
-    host: NonEmptyStr
+    host: Annotated[
+        str, matching(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?", "must be a host name or IPv4 address")
+    ]
     port: int = Field(ge=1, le=65535)
     ssl_mode: bool = True
     username: NonEmptyStr

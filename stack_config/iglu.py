@@ -5,13 +5,13 @@ from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 
-from stack_config.base import ConfigModel, NonEmptyStr
+from stack_config.base import ConfigModel, NonEmptyStr, matching
 from stack_config.enrichments import SecretArn
 
 IGLU_CENTRAL_NAME = "Iglu Central"
-_URI = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d+)?(/[^\s?#]*)?$")
+_URI = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9/_.~%=+-]*)?", re.ASCII)
 
-VendorPrefix = Annotated[str, Field(pattern=r"^[a-zA-Z0-9_.-]+$")]
+VendorPrefix = Annotated[str, matching(r"[a-zA-Z0-9_.-]+", "must be a schema vendor such as com.acme")]
 
 
 class IgluRegistry(ConfigModel):
@@ -35,7 +35,7 @@ class IgluRegistry(ConfigModel):
             raise ValueError("must start with https:// (the resolver needs the scheme): https://iglu.example.com/api")
         if value.endswith("/"):
             raise ValueError("remove the trailing / (the resolver appends /schemas/...)")
-        if not _URI.match(value):
+        if not _URI.fullmatch(value):
             raise ValueError("must be a URL such as https://iglu.example.com/api, without query or fragment")
         return value
 

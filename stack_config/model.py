@@ -1,6 +1,6 @@
 """Typed model of the `snowplow:*` stack configuration (YAML keys are camelCase)."""
 
-import re
+import unicodedata
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -12,13 +12,16 @@ from pydantic import (
 
 from stack_config.apps import CollectorConfig, EnrichConfig, LakeConfig, LoadersConfig, OperationsConfig
 from stack_config.base import ConfigModel
+from stack_config.enrichments import SecretArn
 from stack_config.iglu import IgluConfig
 from stack_config.platform import NetworkConfig, StreamsConfig
 
 LICENSE_URL = "https://docs.snowplow.io/limited-use-license-1.1/"
 RESERVED_TAG_KEYS = ("project", "stack", "environment", "Name")
+# `aws:` is AWS's own; `snowplow:` tags are set by the program and read by the policy pack (snowplow:kcl-app, ...).
+RESERVED_TAG_PREFIXES = ("aws:", "snowplow:")
 MAX_USER_TAGS = 7
-_TAG_KEY = re.compile(r"^[\w .:/=+\-@]{1,128}$")
+TAG_PUNCTUATION = "_.:/=+-@"
 
 
 def _numbers_as_text(value):
@@ -28,21 +31,38 @@ def _numbers_as_text(value):
     return value
 
 
+def tag_text_ok(text: str) -> bool:
+    """AWS's tag alphabet `[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]`: letters, separators (spaces), numbers and _.:/=+-@."""
+    return all(c in TAG_PUNCTUATION or unicodedata.category(c)[0] in "LZN" for c in text)
+
+
 def _tags(value: dict[str, str]) -> dict[str, str]:
     if len(value) > MAX_USER_TAGS:
         raise ValueError(
             f"at most {MAX_USER_TAGS} tags: S3 objects accept 10 and the program sets project, stack and environment"
         )
+    allowed = f"letters, digits, spaces and {TAG_PUNCTUATION}"
     for key, tag_value in value.items():
         if key in RESERVED_TAG_KEYS:
             raise ValueError(f"tag key {key!r} is set by the program; reserved keys: {', '.join(RESERVED_TAG_KEYS)}")
-        if key.lower().startswith("aws:") or not _TAG_KEY.match(key):
-            raise ValueError(
-                f"tag key {key!r} must be 1-128 of letters, digits, spaces and _.:/=+-@, not starting aws:"
-            )
-        if len(tag_value) > 256:
-            raise ValueError(f"tag {key!r} value is longer than 256 characters")
+        if key.lower().startswith(RESERVED_TAG_PREFIXES):
+            raise ValueError(f"tag key {key!r} uses a reserved prefix ({' and '.join(RESERVED_TAG_PREFIXES)})")
+        if not (1 <= len(key) <= 128 and tag_text_ok(key)):
+            raise ValueError(f"tag key {key!r} must be 1-128 of {allowed}")
+        if not (len(tag_value) <= 256 and tag_text_ok(tag_value)):
+            raise ValueError(f"tag {key!r} value must be 0-256 of {allowed}")
     return value
+
+
+class SecretsConfig(ConfigModel):
+    """Secrets outside the stack's account or region that `*SecretArn` keys may name (exact ARNs, no wildcards).
+
+    Instance roles are granted `secretsmanager:GetSecretValue` on every referenced secret, so by default only
+    the stack's own account and region are accepted: a stack-file edit alone cannot send another account's
+    secret to these hosts.
+    """
+
+    allowed_arns: list[SecretArn] = []
 
 
 class StackConfig(ConfigModel):
@@ -59,6 +79,7 @@ class StackConfig(ConfigModel):
     lake: LakeConfig = LakeConfig()
     loaders: LoadersConfig = Field(default={}, validate_default=True)
     iglu: IgluConfig = IgluConfig()
+    secrets: SecretsConfig = SecretsConfig()
 
     @field_validator("accept_limited_use_license")
     @classmethod

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
-from stack_config.base import ConfigModel, PositiveInt, environment_default
+from stack_config.base import ConfigModel, PositiveInt, environment_default, matching
 
 
 def _vpc_cidr(value: str) -> str:
@@ -19,8 +19,8 @@ def _vpc_cidr(value: str) -> str:
     return value
 
 
-VpcId = Annotated[str, Field(pattern=r"^vpc-[0-9a-f]{8,17}$")]
-SubnetId = Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]
+VpcId = Annotated[str, matching(r"vpc-[0-9a-f]{8,17}", "must be a VPC id such as vpc-0123456789abcdef0")]
+SubnetId = Annotated[str, matching(r"subnet-[0-9a-f]{8,17}", "must be a subnet id such as subnet-0123456789abcdef0")]
 
 
 class CreateNetwork(ConfigModel):

@@ -41,7 +41,7 @@ BAD_INPUTS = [
         {"network": {"existing": {"vpcId": "vpc-1", "publicSubnetIds": [], "privateSubnetIds": []}}},
         "snowplow:network.existing.vpcId",
         '"vpc-1"',
-        "pattern",
+        "must be a VPC id",
     ),
     (
         {"network": {"existing": {"vpcId": "vpc-0123456789abcdef0", "publicSubnetIds": ["subnet-0123456789abcdef0"]}}},
@@ -50,7 +50,7 @@ BAD_INPUTS = [
         "at least 2 items",
     ),
     ({"tags": {"project": "other"}}, "snowplow:tags", '"project"', "reserved keys"),
-    ({"tags": {"aws:owner": "me"}}, "snowplow:tags", '"aws:owner"', "not starting aws:"),
+    ({"tags": {"aws:owner": "me"}}, "snowplow:tags", '"aws:owner"', "reserved prefix"),
     ({"tags": ["owner"]}, "snowplow:tags", '["owner"]', "valid dictionary"),
 ]
 
@@ -83,7 +83,9 @@ def test_missing_required_keys_are_named():
 def test_bad_region_is_named():
     with pytest.raises(ConfigError) as caught:
         parse(GOOD, "europe", "snowplow", "test")
-    assert caught.value.problems == ['aws:region: must be an AWS region such as eu-west-1 (got "europe")']
+    (line,) = caught.value.problems
+    assert line.startswith("aws:region: must be an AWS region such as eu-west-1, as listed by botocore")
+    assert line.endswith('(got "europe")')
 
 
 def test_every_problem_is_reported_at_once():
@@ -116,7 +118,29 @@ def test_preview_exits_1_with_message_and_writes_no_plan(tmp_path, capsys):
     assert not plan.exists()
 
 
-def test_config_error_happens_before_any_resource_is_registered(preview):
+SQL_PASSWORD = "hunter2-Correct-Horse"
+BEFORE_ANY_RESOURCE = [
+    ({"snowplow:environment": "production"}, "snowplow:environment"),
+    ({"aws:region": "eu-west-1\n"}, "aws:region"),
+    ({"aws:region": "eu-wset-1"}, "aws:region"),
+    ({"snowplow:tags": {"owner": "$(id)"}}, "snowplow:tags"),
+    ({"snowplow:tags": {"snowplow:kcl-app": "x"}}, "snowplow:tags"),
+    ({"snowplow:collector": {"cookie": {"name": "{{resolve:secretsmanager:x}}"}}}, "snowplow:collector.cookie.name"),
+    (
+        {
+            "snowplow:iglu": {
+                "registries": [{"name": "a", "uri": "https://i.acme.com/api", "apiKeySecretArn": SQL_PASSWORD}]
+            }
+        },
+        "snowplow:iglu.registries[0].apiKeySecretArn",
+    ),
+    ({"snowplow:collector.size.minSize": 2}, "snowplow:collector.size.minSize"),
+    ({"snowplow:collector": {"cookie": {"secure": True}}}, "snowplow:collector.cookie.secure"),
+]
+
+
+@pytest.mark.parametrize("overrides,key", BEFORE_ANY_RESOURCE, ids=[case[1] for case in BEFORE_ANY_RESOURCE])
+def test_config_error_happens_before_any_resource_is_registered(preview, overrides, key):
     from offline.engine import CapturingMonitor
 
     registered = []
@@ -128,11 +152,13 @@ def test_config_error_happens_before_any_resource_is_registered(preview):
 
     CapturingMonitor.RegisterResource = spy
     try:
-        with pytest.raises(ConfigError):
-            preview({"snowplow:environment": "production"})
+        with pytest.raises(ConfigError) as caught:
+            preview(overrides)
     finally:
         CapturingMonitor.RegisterResource = original
     assert [t for t in registered if t.startswith("aws:")] == []
+    assert any(p.startswith(key + ":") or p.startswith(key + " (") for p in caught.value.problems)
+    assert SQL_PASSWORD not in str(caught.value)
 
 
 def test_structured_values_round_trip_through_engine_strings(preview):

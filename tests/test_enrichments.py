@@ -298,7 +298,11 @@ BAD = [
         "currency_conversion_config.apiKey",
         "allowed keys here: apiKeySecretArn",
     ),
-    (_with("currency_conversion_config", baseCurrency="euro"), "currency_conversion_config.baseCurrency", "pattern"),
+    (
+        _with("currency_conversion_config", baseCurrency="euro"),
+        "currency_conversion_config.baseCurrency",
+        "ISO 4217 currency code",
+    ),
     (
         _with("currency_conversion_config", apiKeySecretArn="arn:aws:ssm:eu-west-1:123456789012:parameter/oer"),
         "currency_conversion_config.apiKeySecretArn",

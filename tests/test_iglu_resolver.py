@@ -102,7 +102,7 @@ BAD = [
     ({"registries": [{**SERVER, "superApiKey": "x"}]}, "registries[0].superApiKey", "unknown key"),
     ({"registries": [{**SERVER, "apiKeySecretArn": "5e1f0b8a"}]}, "registries[0].apiKeySecretArn", "Secrets Manager"),
     ({"registries": [{**SERVER, "priority": -1}]}, "registries[0].priority", "greater than or equal to 0"),
-    ({"registries": [{**SERVER, "vendorPrefixes": ["com acme"]}]}, "registries[0].vendorPrefixes[0]", "pattern"),
+    ({"registries": [{**SERVER, "vendorPrefixes": ["com acme"]}]}, "registries[0].vendorPrefixes[0]", "schema vendor"),
     ({"registries": [{**SERVER, "name": "Iglu Central"}]}, "registries", "always included"),
     ({"registries": [SERVER, SERVER]}, "registries", "must not repeat"),
     ({"cacheSize": 0}, "cacheSize", "greater than or equal to 1"),

@@ -1,6 +1,7 @@
 """The offline preview: tree, outputs and JSON plan for the shipped stacks and any stack file."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -96,3 +97,31 @@ def test_the_plan_is_identical_from_run_to_run(tmp_path):
     assert first.read_text() == second.read_text()
     resources = json.loads(first.read_text())["resources"]
     assert resources[0]["type"] == "pulumi:pulumi:Stack"
+
+
+def make_preview(*variables: str) -> subprocess.CompletedProcess:
+    """`make preview` as a user runs it (the venv is built; `-o` keeps make from rebuilding it)."""
+    environment = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    return subprocess.run(
+        ["make", "--no-print-directory", "-o", ".venv/.installed", "preview", *variables],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=environment,
+    )
+
+
+def test_make_preview_names_the_preview_exit_code_it_cannot_return(tmp_path):
+    bad = write_stack(tmp_path, "bad", {**BASE, "snowplow:streams": {"shards": {"raw": 0}}})
+    run = make_preview(f"CONFIG={bad}")
+    assert run.returncode == 2  # make's own code for any failed recipe
+    assert "snowplow:streams.shards.raw" in run.stderr
+    assert "make preview: offline.preview exited 1 (invalid stack config)" in run.stderr
+
+    strict = tmp_path / "strict.json"  # dev serves plain HTTP: make the HTTPS-redirect rule mandatory
+    strict.write_text(json.dumps({"lb-listener-require-https-redirect": {"enforcementLevel": "mandatory"}}))
+    run = make_preview("STACK=dev", f"POLICY_CONFIG={strict}")
+    assert run.returncode == 2
+    assert "[mandatory]  lb-listener-require-https-redirect" in run.stdout
+    assert "make preview: offline.preview exited 2 (a mandatory policy violation)" in run.stderr

@@ -157,12 +157,15 @@ class Collector(pulumi.ComponentResource):
         self._listeners(name, alb, target_group, args)
 
         files = {
-            "collector.hocon": hocon_text(
-                render_collector_config(
-                    cfg,
-                    CollectorStreams(region=ctx.region, good=args.good.name, bad=args.bad.name),
-                    telemetry=args.operations.telemetry,
-                )
+            "collector.hocon": ctx.from_config(
+                "collector",
+                hocon_text(
+                    render_collector_config(
+                        cfg,
+                        CollectorStreams(region=ctx.region, good=args.good.name, bad=args.bad.name),
+                        telemetry=args.operations.telemetry,
+                    )
+                ),
             )
         }
         service = Ec2Service(
@@ -199,7 +202,7 @@ class Collector(pulumi.ComponentResource):
 
         self.dns_name = alb.dns_name
         if cfg.domain and cfg.tls:
-            self.collector_url = pulumi.Output.from_input(f"https://{cfg.domain}")
+            self.collector_url = pulumi.Output.from_input(ctx.from_config("collector", f"https://{cfg.domain}"))
         else:
             self.collector_url = pulumi.Output.concat("https://" if cfg.tls else "http://", alb.dns_name)
         self.register_outputs({"collectorUrl": self.collector_url, "dnsName": self.dns_name})

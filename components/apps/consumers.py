@@ -44,17 +44,20 @@ class Enrich(pulumi.ComponentResource):
         app_name = ctx.name("enrich")
         table = lease_table(f"{name}-leases", ctx, app_name, cfg.lease_table, place.kms_key_arn, self)
         files = {
-            "enrich.hocon": hocon_text(
-                render_enrich_config(
-                    KinesisInput(args.raw.name, app_name, cfg.initial_position),
-                    good=args.enriched.name,
-                    bad=args.bad.name,
-                    telemetry=args.operations.telemetry,
-                )
+            "enrich.hocon": ctx.from_config(
+                "enrich",
+                hocon_text(
+                    render_enrich_config(
+                        KinesisInput(args.raw.name, app_name, cfg.initial_position),
+                        good=args.enriched.name,
+                        bad=args.bad.name,
+                        telemetry=args.operations.telemetry,
+                    )
+                ),
             ),
-            "iglu_resolver.json": json.dumps(args.resolver, indent=2) + "\n",
+            "iglu_resolver.json": ctx.from_config("iglu", json.dumps(args.resolver, indent=2) + "\n"),
             **{
-                f"enrichments/{file}": json.dumps(doc, indent=2) + "\n"
+                f"enrichments/{file}": ctx.from_config("enrich", json.dumps(doc, indent=2) + "\n")
                 for file, doc in sorted(args.enrichments.items())
             },
         }

@@ -1,0 +1,300 @@
+"""Secrets stay where they belong: references only by ARN in *SecretArn keys, to the stack's own account and
+region unless allowlisted, never echoed in errors, and `--secret` values stay secret through the program."""
+
+import json
+
+import pytest
+
+from offline import preview as preview_cli
+from offline.engine import CapturingMonitor, StackFile, run_program
+from stack_config import ConfigError, parse
+from stack_config.load import secret_namespace_keys
+from tests.conftest import BASE, of_type, write_stack
+
+GOOD = {"environment": "dev", "acceptLimitedUseLicense": True}
+ACCOUNT, OTHER_ACCOUNT = "123456789012", "210987654321"  # the offline mocks' caller identity, and another
+PASSWORD = "hunter2-Correct-Horse"
+
+
+def arn(name: str, region: str = "eu-west-1", account: str = ACCOUNT, partition: str = "aws") -> str:
+    return f"arn:{partition}:secretsmanager:{region}:{account}:secret:snowplow/{name}-AbCdEf"
+
+
+def currency(api_key_arn: str) -> dict:
+    conversion = {"apiKeySecretArn": api_key_arn, "baseCurrency": "EUR", "accountType": "DEVELOPER"}
+    return {"enrichments": {"currency_conversion_config": conversion}}
+
+
+def sql(connection: dict) -> dict:
+    postgresql = {"host": "crm.internal", "port": 5432, "username": "ro", "database": "crm", **connection}
+    return {
+        "enrichments": {
+            "sql_query_enrichment_config": {
+                "inputs": [{"placeholder": 1, "pojo": {"field": "user_id"}}],
+                "database": {"postgresql": postgresql},
+                "query": {"sql": "SELECT plan FROM customers WHERE user_id = ?"},
+                "output": {
+                    "expectedRows": "AT_MOST_ONE",
+                    "json": {
+                        "schema": "iglu:com.acme/customer/jsonschema/1-0-0",
+                        "describes": "ALL_ROWS",
+                        "propertyNames": "CAMEL_CASE",
+                    },
+                },
+                "cache": {"size": 10, "ttl": 60},
+            }
+        }
+    }
+
+
+def rejected(raw: dict, secret_keys=frozenset()) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse({**GOOD, **raw}, "eu-west-1", "snowplow", "test", secret_keys=frozenset(secret_keys))
+    return caught.value.problems
+
+
+def registered_during(run) -> list[str]:
+    """Types registered while `run()` executes (expected to raise)."""
+    types, original = [], CapturingMonitor.RegisterResource
+
+    def spy(self, request):
+        types.append(request.type)
+        return original(self, request)
+
+    CapturingMonitor.RegisterResource = spy
+    try:
+        with pytest.raises(ConfigError) as caught:
+            run()
+    finally:
+        CapturingMonitor.RegisterResource = original
+    return [t for t in types if t.startswith("aws:")], caught.value.problems
+
+
+# --- resolver references only where the program writes them ------------------------------------
+
+REFERENCE = "{{resolve:secretsmanager:" + arn("x") + "}}"
+
+
+@pytest.mark.parametrize(
+    "raw,key",
+    [
+        ({"collector": {"cookie": {"name": REFERENCE}}}, "snowplow:collector.cookie.name"),
+        (
+            {"iglu": {"registries": [{"name": REFERENCE, "uri": "https://i.acme.com"}]}},
+            "snowplow:iglu.registries[0].name",
+        ),
+        (
+            {"enrich": {"enrichments": {"http_header_extractor_config": {"headersPattern": REFERENCE}}}},
+            "snowplow:enrich.enrichments.http_header_extractor_config.headersPattern",
+        ),
+        ({"enrich": sql({"username": "{{ RESOLVE : ssm:/db/user }}"})}, "...postgresql.username"),
+        ({"enrich": sql({"passwordSecretArn": REFERENCE})}, "...postgresql.passwordSecretArn"),
+        ({"enrich": sql({"database": "crm resolve:secretsmanager:x}}"})}, "...postgresql.database"),
+        ({"tags": {"owner": REFERENCE}}, "snowplow:tags.owner"),
+        ({"collector": {"customPaths": {REFERENCE: "/r/tp2"}}}, "snowplow:collector.customPaths"),
+    ],
+)
+def test_a_secret_reference_outside_a_secret_arn_key_is_rejected_naming_the_key(raw, key):
+    problems = rejected(raw)
+    prefix = key.replace("...", "snowplow:enrich.enrichments.sql_query_enrichment_config.database.")
+    line = next((p for p in problems if p.startswith(prefix)), None)
+    assert line is not None and "Secrets Manager references ({{resolve:...}}) are not accepted" in line, problems
+
+
+# --- referenced secrets: own account and region, or allowlisted ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "secret,reason",
+    [
+        (arn("fx", account=OTHER_ACCOUNT), f"its account is not the stack's account {ACCOUNT}"),
+        (arn("fx", region="us-east-1"), "its region is not the stack's region eu-west-1"),
+        (arn("fx", partition="aws-cn", region="cn-north-1"), "its partition is not aws"),
+    ],
+)
+def test_a_foreign_secret_is_rejected_before_any_resource_exists(preview, secret, reason):
+    registered, problems = registered_during(lambda: preview({"snowplow:enrich": currency(secret)}))
+    assert registered == []
+    (line,) = problems
+    key = "snowplow:enrich.enrichments.currency_conversion_config.apiKeySecretArn"
+    assert line.startswith(f"{key}: must name a secret in the stack's own account and region, or one listed in")
+    assert "snowplow:secrets.allowedArns" in line and reason in line
+    assert secret not in line and line.endswith("(got [secret])")
+
+
+def test_an_allowlisted_foreign_secret_is_accepted_and_granted(preview):
+    shared = arn("fx", account=OTHER_ACCOUNT, region="us-east-1")
+    run = preview({"snowplow:enrich": currency(shared), "snowplow:secrets": {"allowedArns": [shared]}})
+    (policy,) = [p for p in of_type(run, "aws:iam/rolePolicy:RolePolicy") if p["name"] == "enrich-service-policy"]
+    (grant,) = [s for s in json.loads(policy["inputs"]["policy"])["Statement"] if s["Sid"] == "ReadReferencedSecrets"]
+    assert grant["Resource"] == [shared]
+
+
+def test_the_allowlist_takes_exact_secret_arns_only():
+    (line,) = rejected({"secrets": {"allowedArns": ["arn:aws:secretsmanager:*:*:secret:*"]}})
+    assert line.startswith("snowplow:secrets.allowedArns[0]: must be the ARN of a Secrets Manager secret")
+
+
+# --- errors never show a secret ----------------------------------------------------------------
+
+
+def test_a_plain_password_where_an_arn_belongs_is_rejected_without_echoing_it():
+    problems = rejected({"enrich": sql({"passwordSecretArn": PASSWORD})})
+    (line,) = problems
+    key = "snowplow:enrich.enrichments.sql_query_enrichment_config.database.postgresql.passwordSecretArn"
+    assert line.startswith(f"{key}: must be the ARN of a Secrets Manager secret") and line.endswith("(got [secret])")
+    assert PASSWORD not in line
+
+
+def test_a_password_under_an_unknown_key_is_not_echoed_either():
+    problems = rejected({"enrich": sql({"passwordSecretArn": arn("db"), "password": PASSWORD, "apiToken": PASSWORD})})
+    assert len(problems) == 2 and all("unknown key (value [secret])" in p for p in problems)
+    assert PASSWORD not in "\n".join(problems)
+
+
+def test_secret_like_values_inside_an_echoed_mapping_are_masked():
+    problems = rejected({"tags": {"deploy-token": PASSWORD, "owner": "x\u0000"}})
+    assert PASSWORD not in "\n".join(problems)
+    assert any('"deploy-token": "[secret]"' in p for p in problems), problems
+
+
+def test_values_of_a_key_set_with_secret_are_not_echoed_even_inside_messages():
+    hidden = "/com.secret-partner/track"  # a validator quotes the path in its message
+    raw = {"collector": {"customPaths": {hidden: "/not/a-target"}}}
+    problems = rejected(raw, secret_keys={"collector"})
+    assert problems and hidden not in "\n".join(problems) and PASSWORD not in "\n".join(problems)
+    assert problems[0].startswith("snowplow:collector.customPaths:")
+
+
+@pytest.mark.parametrize("key", ["tags", "network", "streams", "environment", "operations", "secrets", "loaders"])
+def test_keys_that_become_plain_resource_properties_cannot_be_secret(key):
+    value = {"environment": "dev"}.get(key, {})
+    (line,) = rejected({key: value}, secret_keys={key})
+    assert line.startswith(f"snowplow:{key}: was set with --secret, but its values become plain resource properties")
+    assert line.endswith("(got [secret])")
+
+
+def test_the_engine_secret_keys_are_read_from_the_cli_environment(monkeypatch):
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps(["snowplow:enrich", "aws:accessKey"]))
+    assert secret_namespace_keys() == frozenset({"enrich"})
+
+
+# --- a forgotten --path ------------------------------------------------------------------------
+
+
+def test_a_key_set_without_path_gets_the_command_that_fixes_it():
+    (line,) = rejected({"collector.size.minSize": 2})
+    assert line == (
+        "snowplow:collector.size.minSize: this is one top-level key named 'collector.size.minSize', because "
+        "`pulumi config set` ran without --path; it belongs under snowplow:collector. Fix: pulumi config rm "
+        "snowplow:collector.size.minSize && pulumi config set --path snowplow:collector.size.minSize 2 (got 2)"
+    )
+
+
+def test_a_secret_key_set_without_path_is_fixed_with_secret_and_not_echoed():
+    (line,) = rejected({"iglu.registries[0].uri": PASSWORD}, secret_keys={"iglu.registries[0].uri"})
+    assert "pulumi config set --secret --path 'snowplow:iglu.registries[0].uri' <value> (got [secret])" in line
+    assert PASSWORD not in line
+
+
+def test_an_unknown_dotted_key_lists_the_keys_and_mentions_path():
+    (line,) = rejected({"colector.size": {}})
+    assert line.startswith("snowplow:colector.size: unknown key (value {}); allowed keys here: environment")
+    assert "pulumi config set --path" in line
+
+
+# --- --secret values stay secret through the program -------------------------------------------
+
+NESTED_SECURE = {
+    **BASE,
+    "snowplow:enrich": {
+        "enrichments": {"http_header_extractor_config": {"headersPattern": {"secure": "v1:bm9uY2U=:Y2lwaGVy"}}}
+    },
+}
+
+
+def contents(run, app: str) -> dict[str, object]:
+    return {
+        r["inputs"]["metadata"]["snowplow-file"]: r["inputs"]["content"]
+        for r in of_type(run, "aws:s3/bucketObjectv2:BucketObjectv2")
+        if r["inputs"]["metadata"]["snowplow-app"] == app
+    }
+
+
+def test_a_nested_secure_leaf_previews_offline_and_makes_what_it_renders_secret(tmp_path, capsys):
+    stack = write_stack(tmp_path, "nested", NESTED_SECURE)
+    stack_file = StackFile.read(stack)
+    assert stack_file.secret_keys == ["snowplow:enrich"]
+    assert "v1:" not in json.dumps(stack_file.config)
+
+    plan = tmp_path / "plan.json"
+    render = tmp_path / "files"
+    code = preview_cli.main(["--config", str(stack), "--json", str(plan), "--render", str(render), "--no-policy"])
+    assert code == preview_cli.EXIT_OK
+    document = json.loads(plan.read_text())
+    objects = [r for r in document["resources"] if r["type"] == "aws:s3/bucketObjectv2:BucketObjectv2"]
+    enrich = {r["name"]: r["inputs"]["content"] for r in objects if "enrich-service-file-enrich" in r["name"]}
+    assert enrich and set(enrich.values()) == {"[secret]"}  # enrich.hocon and every enrichment file
+    others = [r["inputs"]["content"] for r in objects if r["name"] not in enrich]
+    assert others and all(c != "[secret]" for c in others)  # collector, resolver, loaders: not from enrich
+    assert document["outputs"]["enabled_enrichments"] == "[secret]"
+    # Offline nothing is decrypted: the rendered file shows the placeholder where the secret goes.
+    written = json.loads((render / "enrich" / "enrichments" / "http_header_extractor_config.json").read_text())
+    assert written["data"]["parameters"]["headersPattern"] == "[secret: not decryptable offline]"
+
+
+def test_a_whole_key_set_with_secret_previews_offline_with_its_defaults_and_a_warning(tmp_path, capsys):
+    stack = write_stack(tmp_path, "whole", {**BASE, "snowplow:iglu": {"secure": "v1:bm9uY2U=:Y2lwaGVy"}})
+    plan = tmp_path / "plan.json"
+    assert preview_cli.main(["--config", str(stack), "--json", str(plan), "--no-policy"]) == preview_cli.EXIT_OK
+    err = capsys.readouterr().err
+    assert "warning: snowplow:iglu is encrypted and the offline preview cannot decrypt it" in err
+    resources = json.loads(plan.read_text())["resources"]
+    (resolver,) = [r for r in resources if r["name"] == "enrich-service-file-iglu-resolver-json"]
+    assert resolver["inputs"]["content"] == "[secret]"
+
+
+def test_a_secret_key_as_the_cli_passes_it_keeps_every_rendered_value_secret(tmp_path):
+    """The CLI decrypts and passes the whole key as JSON, marked secret: no plain copy may reach the plan."""
+    conversion = currency(arn("fx"))["enrichments"]["currency_conversion_config"]
+    enrich = {
+        "enrichments": {"currency_conversion_config": conversion, "cookie_extractor_config": {"cookies": [PASSWORD]}}
+    }
+    collector = {"certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/abc", "domain": "c.acme.com"}
+    stack_file = StackFile(
+        path=tmp_path / "Pulumi.cli.yaml",
+        stack="cli",
+        config={
+            **{k: v if isinstance(v, str) else json.dumps(v) for k, v in BASE.items()},
+            "snowplow:enrich": json.dumps(enrich),
+            "snowplow:collector": json.dumps(collector),
+        },
+        secret_keys=["snowplow:enrich", "snowplow:collector"],
+    )
+    run = run_program(stack_file)
+    document = preview_cli.plan_document(run)
+    assert PASSWORD not in json.dumps(document)
+    enrich_files = {name: text for name, text in contents(run, "enrich").items() if name != "iglu_resolver.json"}
+    assert set(enrich_files.values()) == {"[secret]"}
+    assert set(contents(run, "collector").values()) == {"[secret]"}
+    assert (
+        document["outputs"]["collector_url"] == "[secret]" and document["outputs"]["enabled_enrichments"] == "[secret]"
+    )
+    objects = of_type(run, "aws:s3/bucketObjectv2:BucketObjectv2")
+    (cookies,) = [r for r in objects if r["name"].endswith("cookie-extractor-config-json")]
+    assert PASSWORD in run.revealed_inputs[cookies["urn"]]["content"]  # the value is there, as a secret
+
+
+def test_secure_values_of_keys_that_cannot_be_secret_stop_the_preview(tmp_path, capsys):
+    stack = write_stack(tmp_path, "s", {**BASE, "snowplow:tags": {"owner": {"secure": "v1:bm9uY2U=:Y2lwaGVy"}}})
+    assert preview_cli.main(["--config", str(stack), "--no-policy"]) == preview_cli.EXIT_CONFIG
+    assert "snowplow:tags: was set with --secret" in capsys.readouterr().err
+
+
+def test_an_undecryptable_leaf_that_fails_its_check_says_why(tmp_path, capsys):
+    registry = {"name": "acme", "uri": {"secure": "v1:bm9uY2U=:Y2lwaGVy"}}
+    stack = write_stack(tmp_path, "s", {**BASE, "snowplow:iglu": {"registries": [registry]}})
+    assert preview_cli.main(["--config", str(stack), "--no-policy"]) == preview_cli.EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert "snowplow:iglu.registries[0].uri:" in err and "the offline preview cannot decrypt it" in err
+    assert "(got [secret])" in err
