@@ -4,8 +4,10 @@ The stack key is only ever granted through the service that uses it (`kms:ViaSer
 service passes one, only for this stack's resources (`kms:EncryptionContext:*`).
 """
 
+import re
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import pulumi
 
@@ -55,6 +57,23 @@ def s3_uri_objects(uri: str) -> str:
     """ARN pattern of the objects under an s3://bucket/prefix URI."""
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     return f"arn:aws:s3:::{bucket}/{key}*"
+
+
+_S3_HOST = re.compile(
+    r"(?:(?P<bucket>[a-z0-9][a-z0-9.-]*)\.)?s3(?:[.-](?:dualstack\.)?(?P<region>[a-z]{2}(?:-[a-z]+)+-\d))?\.amazonaws\.com"
+)
+
+
+def s3_object_of_https_url(url: str, region: str) -> str | None:
+    """The S3 object behind an https URL when the request would leave through this region's S3 gateway
+    endpoint (an S3 host of `region`, or a regionless one that may resolve there); else None."""
+    parts = urlsplit(url)
+    match = _S3_HOST.fullmatch(parts.hostname or "") if parts.scheme == "https" else None
+    if match is None or match["region"] not in (None, region):
+        return None
+    path = parts.path.lstrip("/")
+    bucket, key = (match["bucket"], path) if match["bucket"] else path.partition("/")[::2]
+    return f"arn:aws:s3:::{bucket}/{key}" if bucket and key else None
 
 
 def kcl_lease_table(table_arn: pulumi.Input[str]) -> Statement:
