@@ -211,3 +211,21 @@ def test_planned_user_data_boots_its_app_from_the_planned_objects(plan, app, tmp
     assert started[started.index("--name") + 1] == app
     assert HEALTH[app] in [c[-1] for c in run.commands("curl")]
     assert not run.marked_unhealthy
+
+
+def test_planned_user_data_passes_shellcheck_and_fits_ec2s_limit(plan, tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    from components.apps.boot_script import USER_DATA_LIMIT
+
+    shellcheck = shutil.which("shellcheck") or str(Path(sys.executable).with_name("shellcheck"))
+    paths = []
+    for app in APPS:
+        script = user_data(plan, app)
+        assert len(script.encode()) < USER_DATA_LIMIT - 3000, app  # room for the hooks of apps to come
+        paths.append(tmp_path / f"{app}.sh")
+        paths[-1].write_text(script)
+    done = subprocess.run([shellcheck, *map(str, paths)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr

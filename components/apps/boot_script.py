@@ -297,6 +297,7 @@ boot() {
   mkdir -p "$SNOWPLOW_ROOT"
   retry 5 instance_identity || fail "could not read the instance id from the instance metadata service"
   install_docker || fail "could not install and start Docker"
+  umask 077 # from here on, files may hold secrets
   fetch_config || fail "$FETCH_ERROR"
   if ((RESOLVE_SECRETS)); then
     local resolved
@@ -474,7 +475,6 @@ def render_boot_script(spec: BootSpec) -> str:
             "#!/bin/bash",
             f"# Snowplow {spec.app}: bootstrap only; config is fetched from S3 with the instance role and verified.",
             "set -Eeuo pipefail",
-            "umask 077",
             *_settings(spec),
             _COMMON.strip("\n"),
             *functions,
