@@ -110,15 +110,13 @@ def test_lease_table_capacity_follows_config(preview):
     )
 
 
-def test_iam_names_exact_arns_and_star_only_for_kcl_metrics(prod):
+def test_app_policies_name_exact_arns_and_no_star(prod):
     for app in ("collector", "enrich", "s3-loader-enriched", "s3-loader-bad"):
         for statement in policy_of(prod, app)["Statement"]:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
             assert not any(a == "*" or a.endswith(":*") for a in actions), (app, statement)
-            if "*" in resources:
-                assert actions == ["cloudwatch:PutMetricData"], (app, statement)
-                assert statement["Condition"]["StringEquals"]["cloudwatch:namespace"].startswith("snowplow-prod-")
+            assert "*" not in resources, (app, statement)
 
 
 def test_collector_may_only_write_raw_and_bad_1(prod):

@@ -74,14 +74,14 @@ def test_each_app_uses_the_key_only_through_the_services_it_calls(plan):
         }
         assert used == services, app
     collector = app_statements(plan, "collector")
-    written = collector["StackKeyWritesStreams"]["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:kinesis:arn"]
+    written = collector["StackKeyWritesStreams"]["Condition"]["StringEquals"]["kms:EncryptionContext:aws:kinesis:arn"]
     assert sorted(a.rsplit("/", 1)[1] for a in written) == sorted(
         [plan.outputs["stream_names"]["raw"], plan.outputs["stream_names"]["bad1"]]
     )
     assert "StackKeyReadsStreams" not in collector
     loader = app_statements(plan, "s3-loader-enriched")["StackKeyWritesLakePrefix"]
     assert loader["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
-    assert loader["Condition"]["ArnLike"]["kms:EncryptionContext:aws:s3:arn"][1].endswith("/enriched/*")
+    assert loader["Condition"]["StringLike"]["kms:EncryptionContext:aws:s3:arn"][1].endswith("/enriched/*")
 
 
 def test_no_role_carries_an_aws_managed_policy(plan):

@@ -119,7 +119,7 @@ def key_for_kinesis(
                 "kinesis",
                 region,
                 ["kms:Decrypt"],
-                ("ArnEquals", "aws:kinesis:arn", read),
+                ("StringEquals", "aws:kinesis:arn", read),
             )
         )
     if write:
@@ -130,7 +130,7 @@ def key_for_kinesis(
                 "kinesis",
                 region,
                 ["kms:GenerateDataKey"],
-                ("ArnEquals", "aws:kinesis:arn", write),
+                ("StringEquals", "aws:kinesis:arn", write),
             )
         )
     return statements
@@ -147,7 +147,7 @@ def key_for_s3(
     """S3 passes the bucket ARN as context when the object uses a bucket key, else the object ARN."""
     actions = ["kms:Decrypt", "kms:GenerateDataKey"] if write else ["kms:Decrypt"]
     objects = pulumi.Output.concat(bucket_arn, f"/{prefix}*")
-    return stack_key_via(sid, key_arn, "s3", region, actions, ("ArnLike", "aws:s3:arn", [bucket_arn, objects]))
+    return stack_key_via(sid, key_arn, "s3", region, actions, ("StringLike", "aws:s3:arn", [bucket_arn, objects]))
 
 
 def key_for_dynamodb(key_arn: pulumi.Input[str], region: str, table_name: pulumi.Input[str]) -> Statement:
