@@ -144,6 +144,7 @@ class FakeHost:
         }
 
     def run(self, script: str, *args: str, **extra_env: str) -> Run:
+        self.unlock()  # a previous boot left read-only config dirs, which only root could replace
         path = self.base / "user-data.sh"
         path.write_text(script)
         done = subprocess.run(
@@ -153,14 +154,17 @@ class FakeHost:
         calls = [json.loads(line) for line in calls_file.read_text().splitlines()] if calls_file.exists() else []
         return Run(done.returncode, done.stderr, calls, self.root)
 
+    def unlock(self) -> None:
+        for path in self.base.rglob("*"):
+            if path.is_dir():
+                path.chmod(0o700)
+
 
 @pytest.fixture
 def host(tmp_path):
     fake = FakeHost(tmp_path)
     yield fake
-    for path in tmp_path.rglob("*"):  # the boot makes config dirs read-only; let pytest clean up
-        if path.is_dir():
-            path.chmod(0o700)
+    fake.unlock()  # the boot makes config dirs read-only; let pytest clean up
 
 
 def assert_failed_cleanly(run: Run, reason: str) -> None:

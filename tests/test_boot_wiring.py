@@ -203,9 +203,7 @@ def test_planned_user_data_boots_its_app_from_the_planned_objects(plan, app, tmp
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(obj["inputs"]["content"])
     run = host.run(script)
-    for path in Path(tmp_path).rglob("*"):
-        if path.is_dir():
-            path.chmod(0o700)
+    host.unlock()
     assert run.returncode == 0, run.stderr
     (started,) = [a for a in run.commands("docker", "run") if "--detach" in a]
     assert started[started.index("--name") + 1] == app
