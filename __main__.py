@@ -7,11 +7,12 @@ import stack_config
 from components.apps.collector import Collector, CollectorArgs
 from components.apps.consumers import Enrich, EnrichArgs, S3Loader, S3LoaderArgs
 from components.apps.ec2_service import Placement, describe_instance_type
-from components.apps.enrichment_files import render_enrichments
+from components.apps.enrichment_files import asset_locations, render_enrichments
+from components.apps.iam import KCL_LEASE_TABLE_ACTIONS, s3_object_of_https_url, s3_uri_objects
 from components.apps.iglu_resolver import render_resolver
 from components.context import StackContext, stack_tags
 from components.platform.keys import Keys, KeysArgs
-from components.platform.network import Network, NetworkArgs, plan_network
+from components.platform.network import GatewayAccess, Network, NetworkArgs, plan_network
 from components.platform.storage import Storage, StorageArgs
 from components.platform.streams import Streams, StreamsArgs
 
@@ -67,6 +68,7 @@ collector = Collector(
 )
 
 enrichments = cfg.enrich.enrichments
+enrichment_files = render_enrichments(enrichments)
 enrich = Enrich(
     "enrich",
     EnrichArgs(
@@ -78,7 +80,7 @@ enrich = Enrich(
         raw=streams["raw"],
         enriched=streams["enriched"],
         bad=streams["bad1"],
-        enrichments=render_enrichments(enrichments),
+        enrichments=enrichment_files,
         resolver=render_resolver(cfg.iglu),
         secret_arns=sorted(set(enrichments.secret_arns()) | set(cfg.iglu.secret_arns())),
         asset_s3_uris=enrichments.s3_asset_uris(),
@@ -106,6 +108,19 @@ loaders = {
         ("bad", cfg.loaders.bad, "bad1"),
     )
 }
+
+network.restrict_gateway_endpoints(
+    GatewayAccess(
+        account_id=account_id,
+        buckets=[storage.lake.bucket_arn, storage.config.bucket_arn],
+        read_only_objects=[s3_uri_objects(uri) for uri in enrichments.s3_asset_uris()],
+        public_objects=[
+            arn for url in asset_locations(enrichment_files) if (arn := s3_object_of_https_url(url, ctx.region))
+        ],
+        tables=[enrich.lease_table_arn, *(loader.lease_table_arn for loader in loaders.values())],
+        table_actions=KCL_LEASE_TABLE_ACTIONS,
+    )
+)
 
 pulumi.export("collector_url", collector.collector_url)
 pulumi.export("collector_dns_name", collector.dns_name)

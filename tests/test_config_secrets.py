@@ -235,7 +235,12 @@ def test_a_nested_secure_leaf_previews_offline_and_makes_what_it_renders_secret(
     objects = [r for r in document["resources"] if r["type"] == "aws:s3/bucketObjectv2:BucketObjectv2"]
     enrich = {r["name"]: r["inputs"]["content"] for r in objects if "enrich-service-file-enrich" in r["name"]}
     assert enrich and set(enrich.values()) == {"[secret]"}  # enrich.hocon and every enrichment file
-    others = [r["inputs"]["content"] for r in objects if r["name"] not in enrich]
+    # The manifest lists checksums of those contents, so it is as secret as they are.
+    manifest = {
+        r["name"]: r["inputs"]["content"] for r in objects if r["name"] == "enrich-service-file-manifest-sha256"
+    }
+    assert manifest == {"enrich-service-file-manifest-sha256": "[secret]"}
+    others = [r["inputs"]["content"] for r in objects if r["name"] not in enrich and r["name"] not in manifest]
     assert others and all(c != "[secret]" for c in others)  # collector, resolver, loaders: not from enrich
     assert document["outputs"]["enabled_enrichments"] == "[secret]"
     # Offline nothing is decrypted: the rendered file shows the placeholder where the secret goes.

@@ -10,13 +10,14 @@ from components.apps.app_versions import COLLECTOR_IMAGE
 from components.apps.collector_config import COLLECTOR_PORT, CollectorStreams, render_collector_config
 from components.apps.ec2_service import Ec2Service, Ec2ServiceArgs, Ingress, InstanceFacts, Placement, cidr_source
 from components.apps.hocon import hocon_text
-from components.apps.iam import kinesis_producer
+from components.apps.iam import key_for_kinesis, kinesis_producer
 from components.context import StackContext
 from components.platform.bucket import SecureBucket, SecureBucketArgs
 from components.platform.streams import StreamInfo
 from stack_config.apps import CollectorConfig, OperationsConfig
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+HEALTH_PATH = "/health"  # the collector's own liveness route (core Routes.scala); /sink-health also checks Kinesis
 # Accounts through which ELB writes access logs in regions that predate the log-delivery service principal.
 ELB_LOG_ACCOUNTS = {
     "us-east-1": "127311923021",
@@ -144,7 +145,7 @@ class Collector(pulumi.ComponentResource):
             vpc_id=args.placement.vpc_id,
             deregistration_delay=30,
             health_check=aws.lb.TargetGroupHealthCheckArgs(
-                path="/health",
+                path=HEALTH_PATH,
                 port=str(COLLECTOR_PORT),
                 protocol="HTTP",
                 matcher="200",
@@ -180,11 +181,16 @@ class Collector(pulumi.ComponentResource):
                 operations=args.operations,
                 files=files,
                 app_args=["--config", "/snowplow/config/collector.hocon"],
-                statements=[kinesis_producer("WriteRawAndBadStreams", [args.good.arn, args.bad.arn])],
+                statements=[
+                    kinesis_producer("WriteRawAndBadStreams", [args.good.arn, args.bad.arn]),
+                    *key_for_kinesis(args.placement.kms_key_arn, ctx.region, write=[args.good.arn, args.bad.arn]),
+                ],
                 ingress=[
                     Ingress("From the collector load balancer", COLLECTOR_PORT, source_security_group_id=alb_sg.id)
                 ],
                 target_group_arns=[target_group.arn],
+                health_port=COLLECTOR_PORT,
+                health_path=HEALTH_PATH,
             ),
             opts=child,
         )

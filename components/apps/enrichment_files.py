@@ -77,3 +77,21 @@ def _plain(value):
     if isinstance(value, dict):
         return {key: _plain(item) for key, item in value.items()}
     return value
+
+
+def asset_locations(documents: dict[str, dict]) -> list[str]:
+    """Every file Enrich downloads (`uri` folder + `database` file) named in the rendered enrichments."""
+    found: set[str] = set()
+
+    def walk(value) -> None:
+        if isinstance(value, dict):
+            if isinstance(value.get("uri"), str) and isinstance(value.get("database"), str):
+                found.add(f"{value['uri'].rstrip('/')}/{value['database']}")
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(documents)
+    return sorted(found)

@@ -11,8 +11,9 @@ from components.context import StackContext
 _USE_KEY = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
 
 
-def key_policy(partition: str, account_id: str, region: str) -> str:
-    """Account administers the key via IAM; CloudWatch Logs and EC2 Auto Scaling may use it directly."""
+def key_policy(partition: str, account_id: str, region: str, log_group_pattern: str) -> str:
+    """Account administers the key via IAM; CloudWatch Logs (for this stack's log groups only) and EC2 Auto
+    Scaling may use it directly. Instance roles get it through IAM, each only via the services it uses."""
     arn = f"arn:{partition}"
     autoscaling_role = (
         f"{arn}:iam::{account_id}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
@@ -29,14 +30,16 @@ def key_policy(partition: str, account_id: str, region: str) -> str:
                     "Resource": "*",
                 },
                 {
-                    "Sid": "CloudWatchLogsEncryptsThisAccountsLogGroups",
+                    "Sid": "CloudWatchLogsEncryptsThisStacksLogGroups",
                     "Effect": "Allow",
                     "Principal": {"Service": f"logs.{region}.amazonaws.com"},
                     "Action": _USE_KEY,
                     "Resource": "*",
                     "Condition": {
                         "ArnLike": {
-                            "kms:EncryptionContext:aws:logs:arn": f"{arn}:logs:{region}:{account_id}:log-group:*"
+                            "kms:EncryptionContext:aws:logs:arn": (
+                                f"{arn}:logs:{region}:{account_id}:log-group:{log_group_pattern}"
+                            )
                         }
                     },
                 },
@@ -83,7 +86,7 @@ class Keys(pulumi.ComponentResource):
             rotation_period_in_days=365,
             deletion_window_in_days=30 if ctx.protect_data else 7,
             policy=pulumi.Output.all(partition.partition, identity.account_id).apply(
-                lambda values: key_policy(values[0], values[1], ctx.region)
+                lambda values: key_policy(values[0], values[1], ctx.region, ctx.log_group_pattern)
             ),
             tags=ctx.tags_for(ctx.name("data")),
             opts=ctx.stateful(self),

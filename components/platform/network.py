@@ -1,5 +1,6 @@
 """VPC: either built here (public + private subnets, NAT, gateway endpoints) or adopted."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -57,6 +58,75 @@ def plan_network(config: NetworkConfig) -> NetworkPlan:
     return NetworkPlan(None, existing, tuple(sorted(azs)))
 
 
+@dataclass(frozen=True)
+class GatewayAccess:
+    """What the private subnets may reach through the S3 and DynamoDB gateway endpoints (the instance roles
+    narrow it further per app). The ALB's access-log bucket is written by ELB, not through the endpoint."""
+
+    account_id: pulumi.Input[str]
+    buckets: Sequence[pulumi.Input[str]]  # bucket ARNs of the stack: objects read and written by the apps
+    read_only_objects: Sequence[str] = ()  # object ARN patterns read with the instances' credentials
+    public_objects: Sequence[str] = ()  # objects read anonymously over https (e.g. Snowplow's hosted assets)
+    tables: Sequence[pulumi.Input[str]] = ()  # DynamoDB table ARNs of the stack
+    table_actions: Sequence[str] = ()  # what the apps do on those tables
+
+
+STACK_BUCKET_ACTIONS = [
+    "s3:GetObject",
+    "s3:PutObject",
+    "s3:ListBucket",
+    "s3:AbortMultipartUpload",
+    "s3:ListMultipartUploadParts",
+]
+
+
+def s3_endpoint_policy(region: str, access: GatewayAccess) -> pulumi.Output[str]:
+    own = {"StringEquals": {"aws:PrincipalAccount": access.account_id}}
+    statements = [
+        {
+            "Sid": "StackBuckets",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": STACK_BUCKET_ACTIONS,
+            "Resource": [arn for bucket in access.buckets for arn in (bucket, pulumi.Output.concat(bucket, "/*"))],
+            "Condition": own,
+        },
+        {
+            # dnf reads the Amazon Linux 2023 repositories from AWS-owned buckets, and Enrich fetches https
+            # assets, both anonymously.
+            "Sid": "AmazonLinuxRepositoriesAndPublicAssets",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": [f"arn:aws:s3:::al2023-repos-{region}-*/*", *sorted(set(access.public_objects))],
+        },
+    ]
+    if access.read_only_objects:
+        statements.append(
+            {
+                "Sid": "EnrichmentAssets",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": sorted(set(access.read_only_objects)),
+                "Condition": own,
+            }
+        )
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def dynamodb_endpoint_policy(access: GatewayAccess) -> pulumi.Output[str]:
+    statement = {
+        "Sid": "StackTables",
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": list(access.table_actions),
+        "Resource": list(access.tables),
+        "Condition": {"StringEquals": {"aws:PrincipalAccount": access.account_id}},
+    }
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
 @dataclass
 class NetworkArgs:
     context: StackContext
@@ -72,7 +142,9 @@ class Network(pulumi.ComponentResource):
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("snowplow:pipeline:Network", name, None, opts)
         self._ctx = args.context
+        self._name = name
         self.az_names = list(args.plan.az_names)
+        self.gateway_endpoint_ids: dict[str, pulumi.Output[str]] = {}
         if args.plan.existing is not None:
             existing = args.plan.existing
             self.vpc_id = pulumi.Output.from_input(existing.vpc_id)
@@ -173,7 +245,7 @@ class Network(pulumi.ComponentResource):
             private_rts.append(rt)
 
         for service in ("s3", "dynamodb"):
-            aws.ec2.VpcEndpoint(
+            self.gateway_endpoint_ids[service] = aws.ec2.VpcEndpoint(
                 f"{name}-{service}-endpoint",
                 vpc_id=vpc.id,
                 service_name=f"com.amazonaws.{ctx.region}.{service}",
@@ -181,9 +253,23 @@ class Network(pulumi.ComponentResource):
                 route_table_ids=[rt.id for rt in private_rts],
                 tags=self._tags(f"{service}-endpoint"),
                 opts=self._opts(),
-            )
+            ).id
 
         self.vpc_id = vpc.id
         self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public])
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private])
         self.private_route_table_ids = pulumi.Output.all(*[rt.id for rt in private_rts])
+
+    def restrict_gateway_endpoints(self, access: GatewayAccess) -> None:
+        """Endpoint policies once the buckets and tables exist; an adopted VPC's endpoints are left alone."""
+        policies = {
+            "s3": lambda: s3_endpoint_policy(self._ctx.region, access),
+            "dynamodb": lambda: dynamodb_endpoint_policy(access),
+        }
+        for service, endpoint_id in self.gateway_endpoint_ids.items():
+            aws.ec2.VpcEndpointPolicy(
+                f"{self._name}-{service}-endpoint-policy",
+                vpc_endpoint_id=endpoint_id,
+                policy=policies[service](),
+                opts=self._opts(),
+            )
