@@ -12,7 +12,11 @@ PREVIEW_ARGS += $(if $(JSON),--json $(JSON),)
 PREVIEW_ARGS += $(if $(RENDER),--render $(RENDER),)
 PREVIEW_ARGS += $(if $(POLICY_CONFIG),--policy-config $(POLICY_CONFIG),)
 
-.PHONY: preview test lint clean
+# Operator tools (same .venv): outputs from a file, else from `pulumi stack output --json -s $(STACK)`.
+SMOKE_SOURCE := $(if $(OUTPUTS),--outputs $(OUTPUTS),--stack $(STACK))
+STACK_SOURCE := $(if $(CONFIG),--config $(CONFIG),--stack $(STACK))
+
+.PHONY: preview test lint clean smoke preflight
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
 	@echo "== setting up $(VENV) (first run: about a minute; each package is listed as it installs)"
@@ -27,6 +31,12 @@ preview: $(STAMP)
 test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
+
+smoke: $(STAMP)
+	$(PY) -m ops.smoke $(SMOKE_SOURCE) $(SMOKE_ARGS)
+
+preflight: $(STAMP)
+	$(PY) -m ops.preflight $(STACK_SOURCE) $(PREFLIGHT_ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
