@@ -16,7 +16,7 @@ PREVIEW_ARGS += $(if $(POLICY_CONFIG),--policy-config $(POLICY_CONFIG),)
 SMOKE_SOURCE := $(if $(OUTPUTS),--outputs $(OUTPUTS),--stack $(STACK))
 STACK_SOURCE := $(if $(CONFIG),--config $(CONFIG),--stack $(STACK))
 
-.PHONY: preview test lint clean smoke preflight
+.PHONY: venv preview test lint clean smoke preflight
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
 	@echo "== setting up $(VENV) (first run: about a minute; each package is listed as it installs)"
@@ -24,6 +24,8 @@ $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
 	$(PY) -m pip install --disable-pip-version-check --progress-bar off -r requirements-dev.txt -r policies/requirements.txt \
 		| { grep --line-buffered -E '^(Collecting|Successfully|ERROR)' || true; }
 	touch $(STAMP)
+
+venv: $(STAMP)
 
 preview: $(STAMP)
 	$(PY) -m offline.preview $(PREVIEW_ARGS)

@@ -236,7 +236,8 @@ def check_service_linked_role(deployment: Deployment, clients: aws.Clients) -> R
     return Result("autoscaling role", True, role["Arn"])
 
 
-def check_secrets(deployment: Deployment, clients: aws.Clients) -> list[Result]:
+def check_secrets(deployment: Deployment, clients: aws.Clients, read_values: bool = True) -> list[Result]:
+    """Each referenced secret exists (DescribeSecret) and, unless told not to, has a value we can read."""
     secrets = referenced_secrets(deployment.config)
     if not secrets:
         return [Result("secrets", None, "the config references no Secrets Manager secret")]
@@ -247,6 +248,11 @@ def check_secrets(deployment: Deployment, clients: aws.Clients) -> list[Result]:
             described = client.describe_secret(SecretId=arn)
             if described.get("DeletedDate"):
                 results.append(Result("secret", False, f"{arn} ({keys[0]}) is scheduled for deletion"))
+                continue
+            if not read_values:
+                results.append(
+                    Result("secret", True, f"{described['Name']} exists ({', '.join(keys)}; value not read)")
+                )
                 continue
             value = client.get_secret_value(SecretId=arn)
             readable = bool(value.get("SecretString") or value.get("SecretBinary"))
@@ -271,7 +277,7 @@ CHECKS: list[tuple[str, Callable[[Deployment, aws.Clients], Result | list[Result
 ]
 
 
-def run_checks(deployment: Deployment, emit: Callable[[Result], None]) -> list[Result]:
+def run_checks(deployment: Deployment, emit: Callable[[Result], None], read_secret_values: bool = True) -> list[Result]:
     """Credentials first (everything else needs them), then every other check, each isolated from the others."""
     clients = aws.Clients(deployment.region)
     results: list[Result] = []
@@ -289,7 +295,10 @@ def run_checks(deployment: Deployment, emit: Callable[[Result], None]) -> list[R
         return results
     for name, check in CHECKS:
         try:
-            outcome = check(deployment, clients)
+            if check is check_secrets:
+                outcome = check_secrets(deployment, clients, read_values=read_secret_values)
+            else:
+                outcome = check(deployment, clients)
         except aws.AWS_ERRORS as err:
             outcome = Result(name, False, f"cannot check: {aws.describe_error(err)}")
         for result in outcome if isinstance(outcome, list) else [outcome]:
@@ -305,6 +314,11 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--stack", default="dev", help="reads Pulumi.<stack>.yaml (default dev)")
     source.add_argument("--config", type=Path, help="path to a Pulumi.<name>.yaml stack file")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    parser.add_argument(
+        "--no-secret-values",
+        action="store_true",
+        help="check that secrets exist (DescribeSecret) without reading their values (GetSecretValue)",
+    )
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     path = args.config or PROJECT_DIR / f"Pulumi.{args.stack}.yaml"
     try:
@@ -313,7 +327,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_CONFIG
     print(f"preflight {deployment.project}-{deployment.stack} in {deployment.region} ({path.name})", flush=True)
-    results = run_checks(deployment, lambda r: print(r.line(), flush=True))
+    results = run_checks(
+        deployment, lambda r: print(r.line(), flush=True), read_secret_values=not args.no_secret_values
+    )
     counts = {
         label: sum(1 for r in results if r.ok is value)
         for label, value in (("passed", True), ("failed", False), ("skipped", None))

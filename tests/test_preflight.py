@@ -269,3 +269,11 @@ def test_preflight_module_runs_as_a_command():
     done = subprocess.run([sys.executable, "-m", "ops.preflight", "--help"], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0
     assert "Exit codes: 0 every check passed" in done.stdout
+
+
+def test_secrets_can_be_checked_without_reading_values(aws, tmp_path, capsys):
+    create_service_linked_role()
+    arn = create_secret("snowplow/iglu-read-key")
+    path = write_stack(tmp_path, "test", {**BASE, **iglu_with_key(arn)})
+    assert preflight.main(["--config", str(path), "--no-secret-values"]) == preflight.EXIT_OK
+    assert "PASS  secret                 snowplow/iglu-read-key exists (" in capsys.readouterr().out
