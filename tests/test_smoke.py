@@ -8,11 +8,15 @@ import struct
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 
-from ops import formats, smoke
+from ops import formats, preflight, smoke
+from ops.outputs import parse_outputs
+from ops.streams import StreamReader
 from tests.aws_fakes import (
     REGION,
     STREAMS,
@@ -27,8 +31,8 @@ from tests.aws_fakes import (
 )
 from tests.conftest import ROOT
 
-FAST = ["--health-wait", "1", "--raw-timeout", "3", "--enriched-timeout", "4", "--poll-interval", "0.2"]
-FAST += ["--lookback", "5", "--http-timeout", "1"]
+FAST = ["--health-wait", "1", "--raw-timeout", "1.5", "--enriched-timeout", "2", "--poll-interval", "0.2"]
+FAST += ["--lookback", "5", "--http-timeout", "0.5"]
 
 
 def run_smoke(tmp_path, capsys, collector_url: str, *extra: str, **overrides) -> tuple[int, str]:
@@ -165,7 +169,7 @@ def test_make_smoke_against_unreachable_endpoints_fails_within_a_minute(tmp_path
     path = tmp_path / "outputs.json"
     path.write_text(json.dumps(stack_outputs(f"http://127.0.0.1:{closed_port()}")))
     env = {**os.environ, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{closed_port()}", "AWS_ACCESS_KEY_ID": "x"}
-    env.update(AWS_SECRET_ACCESS_KEY="x", SMOKE_ARGS="--health-wait 3")
+    env.update(AWS_SECRET_ACCESS_KEY="x", SMOKE_ARGS="--health-wait 1")
     started = time.monotonic()
     done = subprocess.run(
         ["make", "--no-print-directory", "smoke", f"OUTPUTS={path}"],
@@ -240,3 +244,61 @@ def test_smoke_module_runs_as_a_command():
     done = subprocess.run([sys.executable, "-m", "ops.smoke", "--help"], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0
     assert "Exit codes: 0 ok" in done.stdout
+
+
+def test_the_programs_outputs_are_what_the_tools_read(preview):
+    run = preview()
+    outputs = parse_outputs(run.outputs, "offline plan")
+    assert outputs.streams == {"raw": "snowplow-test-raw", "enriched": "snowplow-test-enriched",
+                               "bad1": "snowplow-test-bad-1", "bad2": "snowplow-test-bad-2"}  # fmt: skip
+    assert outputs.region == "eu-west-1" and outputs.lake_bucket.startswith("snowplow-test-lake-")
+    assert outputs.collector_url.startswith("http://")
+    names = {k: f"snowplow-test-{suffix}" for k, suffix in preflight.STREAM_SUFFIXES.items()}
+    assert names == run.outputs["stream_names"]
+
+
+def test_stream_reader_keeps_within_kinesis_limits_and_recovers_expired_iterators():
+    kinesis = boto3.client("kinesis", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    since = datetime.now(UTC)
+    shards = {"Shards": [{"ShardId": "s-0", "HashKeyRange": {"StartingHashKey": "0", "EndingHashKey": "1"},
+                          "SequenceNumberRange": {"StartingSequenceNumber": "1"}}]}  # fmt: skip
+    arrived = datetime.now(UTC)
+    stub = Stubber(kinesis)
+    stub.add_response("list_shards", shards, {"StreamName": "raw"})
+    stub.add_response(
+        "get_shard_iterator",
+        {"ShardIterator": "it-1" * 10},
+        {"StreamName": "raw", "ShardId": "s-0", "ShardIteratorType": "AT_TIMESTAMP", "Timestamp": since},
+    )
+    record = {"SequenceNumber": "42", "Data": b"one", "PartitionKey": "p", "ApproximateArrivalTimestamp": arrived}
+    stub.add_response(
+        "get_records", {"Records": [record], "NextShardIterator": "it-2" * 10, "MillisBehindLatest": 5}, None
+    )
+    stub.add_response("get_records", {"Records": [], "NextShardIterator": "it-3" * 10, "MillisBehindLatest": 0}, None)
+    # second poll: the iterator has expired; reading resumes after the last record seen
+    stub.add_response("list_shards", shards, {"StreamName": "raw"})
+    stub.add_client_error("get_records", "ExpiredIteratorException")
+    stub.add_response(
+        "get_shard_iterator",
+        {"ShardIterator": "it-4" * 10},
+        {"StreamName": "raw", "ShardId": "s-0", "ShardIteratorType": "AFTER_SEQUENCE_NUMBER",
+         "StartingSequenceNumber": "42"},
+    )  # fmt: skip
+    record2 = {**record, "SequenceNumber": "43", "Data": b"two"}
+    stub.add_response("get_records", {"Records": [record2], "MillisBehindLatest": 0}, None)  # shard closed: no next
+    # third poll: the closed shard is not read again
+    stub.add_response("list_shards", shards, {"StreamName": "raw"})
+    clock, sleeps = [100.0], []
+
+    def sleep(seconds):
+        sleeps.append(seconds)
+        clock[0] += seconds
+
+    reader = StreamReader(kinesis, "raw", since, sleep=sleep, clock=lambda: clock[0])
+    with stub:
+        assert reader.poll() == [b"one"]
+        assert reader.poll() == [b"two"]
+        assert reader.poll() == []
+        stub.assert_no_pending_responses()
+    # calls to one shard are spaced by at least 0.25 s: at most 4 GetRecords per second, under Kinesis' 5
+    assert sleeps and all(s <= 0.25 for s in sleeps) and sum(sleeps) >= 0.25 * 3
