@@ -133,15 +133,21 @@ def decode_collector_payload(data: bytes) -> dict[str, Any]:
 
 def _decompress(data: bytes) -> bytes:
     if data.startswith(GZIP_MAGIC):
-        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
-            out = stream.read(MAX_DECOMPRESSED + 1)
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+                out = stream.read(MAX_DECOMPRESSED + 1)
+        except (OSError, EOFError) as err:
+            raise FormatError(f"corrupt gzip record: {err}") from None
     else:
         try:
             import zstandard
         except ImportError:
             raise FormatError("zstd-compressed record and the zstandard package is not installed") from None
-        with zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data)) as stream:
-            out = stream.read(MAX_DECOMPRESSED + 1)
+        try:
+            with zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data)) as stream:
+                out = stream.read(MAX_DECOMPRESSED + 1)
+        except zstandard.ZstdError as err:
+            raise FormatError(f"corrupt zstd record: {err}") from None
     if len(out) > MAX_DECOMPRESSED:
         raise FormatError(f"record decompresses to more than {MAX_DECOMPRESSED} bytes")
     return out
@@ -151,10 +157,7 @@ def split_raw_record(data: bytes) -> list[bytes]:
     """The collector payloads in one raw-stream record (one, or several when the record is compressed)."""
     if not data.startswith((GZIP_MAGIC, ZSTD_MAGIC)):
         return [data]
-    try:
-        plain = _decompress(data)
-    except (OSError, EOFError) as err:
-        raise FormatError(f"corrupt compressed record: {err}") from None
+    plain = _decompress(data)
     if plain[:2] != b"\x01\x01":
         raise FormatError(f"compressed record with unknown version header {plain[:2].hex()}")
     reader, payloads = _Reader(plain[2:]), []

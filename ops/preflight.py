@@ -145,7 +145,8 @@ def _stack_azs(deployment: Deployment, clients: aws.Clients) -> list[str]:
     network = deployment.config.network
     if network.create is not None:
         zones = ec2.describe_availability_zones(Filters=[{"Name": "state", "Values": ["available"]}])
-        return [z["ZoneName"] for z in zones["AvailabilityZones"]][: network.create.azs]
+        # the provider's get_availability_zones sorts by name; the program takes the first `azs`
+        return sorted(z["ZoneName"] for z in zones["AvailabilityZones"])[: network.create.azs]
     subnets = ec2.describe_subnets(SubnetIds=list(network.existing.private_subnet_ids))["Subnets"]
     return sorted({s["AvailabilityZone"] for s in subnets})
 

@@ -10,7 +10,6 @@ bad rows in bad-1 (messages printed); 7 AWS access failed (credentials, permissi
 """
 
 import argparse
-import gzip
 import logging
 import os
 import re
@@ -204,6 +203,17 @@ def collect_raw(records: list[bytes], run: Run, evidence: Evidence) -> None:
             evidence.raw_undecoded.append(record.error)
 
 
+def record_lines(records: list[bytes], evidence: Evidence) -> list[str]:
+    """The TSV lines of enriched records; records that cannot be read are counted, not fatal."""
+    lines = []
+    for data in records:
+        try:
+            lines.extend(enriched_lines(data))
+        except FormatError:
+            evidence.malformed_enriched += 1
+    return lines
+
+
 def collect_enriched(lines: list[str], run: Run, evidence: Evidence, into: dict[str, str]) -> None:
     for line in lines:
         try:
@@ -250,7 +260,7 @@ class LakeScanner:
                 body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
                 try:
                     lines.extend(enriched_lines(body))
-                except (FormatError, OSError, gzip.BadGzipFile):
+                except FormatError:
                     continue
         return lines
 
@@ -302,12 +312,18 @@ def follow_events(kinesis, s3, outputs: StackOutputs, run: Run, evidence: Eviden
     while True:
         if evidence.missing(evidence.raw) and not evidence.raw_undecoded:
             collect_raw(raw.poll(), run, evidence)
-        collect_enriched(
-            [line for data in enriched.poll() for line in enriched_lines(data)], run, evidence, evidence.enriched
-        )
+        collect_enriched(record_lines(enriched.poll(), evidence), run, evidence, evidence.enriched)
         collect_bad(bad.poll(), run, evidence)
         if lake is not None and time.monotonic() >= next_lake:
-            collect_enriched(lake.poll(), run, evidence, evidence.lake)
+            try:
+                collect_enriched(lake.poll(), run, evidence, evidence.lake)
+            except aws.AWS_ERRORS as err:
+                if settings.require_lake:
+                    raise
+                progress(
+                    f"lake s3://{outputs.lake_bucket}/enriched/ not readable, not checked further: {aws.describe_error(err)}"
+                )
+                lake = None
             next_lake = time.monotonic() + max(settings.poll_interval, 10)
         delivered = evidence.lake if settings.require_lake else {**evidence.enriched, **evidence.lake}
         state = (

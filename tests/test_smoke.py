@@ -57,6 +57,17 @@ def test_events_found_in_raw_and_enriched_pass(aws, tmp_path, capsys):
     assert elapsed < 10
 
 
+def test_unreadable_enriched_records_are_counted_not_fatal(aws, tmp_path, capsys):
+    make_pipeline_resources()
+    kinesis = boto3.client("kinesis", region_name=REGION)
+    for junk in (b"\x1f\x8bnot gzip", b"two\tfields"):
+        kinesis.put_record(StreamName=STREAMS["enriched"], Data=junk, PartitionKey="junk")
+    with StandInCollector("ok") as collector:
+        code, out = run_smoke(tmp_path, capsys, collector.url)
+    assert code == smoke.EXIT_OK, out
+    assert "warning    2 enriched record(s) were not 131-field TSV" in out
+
+
 def test_events_in_the_lake_count_when_required(aws, tmp_path, capsys):
     make_pipeline_resources()
     with StandInCollector("no-enriched") as collector:
