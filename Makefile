@@ -19,7 +19,7 @@ STACK_SOURCE := $(if $(CONFIG),--config $(CONFIG),--stack $(STACK))
 .PHONY: venv preview test lint clean smoke preflight
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
-	@echo "== setting up $(VENV) (first run: about a minute; each package is listed as it installs)"
+	@echo "== setting up $(VENV) (first run: one to two minutes; each package is listed as it installs)"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check --progress-bar off -r requirements-dev.txt -r policies/requirements.txt \
 		| { grep --line-buffered -E '^(Collecting|Successfully|ERROR)' || true; }
