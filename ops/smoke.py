@@ -1,8 +1,9 @@
 """Smoke test a deployed stack: send tracker events, then find them in raw, in enriched (or the lake), and in bad-1.
 
 Success is decided by evidence only: the three events this run sends carry a fresh run id (in the app id, the
-structured event's label, the link click's element id and a web_page context), and the run passes when every one
-of their event ids has been found in the raw stream and then as an enriched event with this run's app id.
+structured event's label, the link click's element id and a web_page context). The run passes when each of their
+three event ids is found as an enriched event with this run's app id (enriched stream or lake); raw and bad-1 are
+read alongside, so a failure names the stage that lost the events.
 
 Exit codes: 0 ok; 2 usage (bad arguments, unreadable outputs, no Pulumi CLI); 3 collector unreachable or refusing
 events; 4 the events never reached the raw stream; 5 they reached raw but not enriched (nor the lake); 6 some are
