@@ -12,14 +12,20 @@ PREVIEW_ARGS += $(if $(JSON),--json $(JSON),)
 PREVIEW_ARGS += $(if $(RENDER),--render $(RENDER),)
 PREVIEW_ARGS += $(if $(POLICY_CONFIG),--policy-config $(POLICY_CONFIG),)
 
-.PHONY: preview test lint clean
+# Operator tools (same .venv): outputs from a file, else from `pulumi stack output --json -s $(STACK)`.
+SMOKE_SOURCE := $(if $(OUTPUTS),--outputs $(OUTPUTS),--stack $(STACK))
+STACK_SOURCE := $(if $(CONFIG),--config $(CONFIG),--stack $(STACK))
+
+.PHONY: venv preview test lint clean smoke preflight
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
-	@echo "== setting up $(VENV) (first run: about a minute; each package is listed as it installs)"
+	@echo "== setting up $(VENV) (first run: one to two minutes; each package is listed as it installs)"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check --progress-bar off -r requirements-dev.txt -r policies/requirements.txt \
 		| { grep --line-buffered -E '^(Collecting|Successfully|ERROR)' || true; }
 	touch $(STAMP)
+
+venv: $(STAMP)
 
 # offline.preview exits 0 ok, 1 invalid stack config, 2 mandatory policy violation. make reports any failed
 # recipe as its own exit status 2, so the last line names the preview's code; scripts that need the code
@@ -34,6 +40,12 @@ preview: $(STAMP)
 test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
+
+smoke: $(STAMP)
+	$(PY) -m ops.smoke $(SMOKE_SOURCE) $(SMOKE_ARGS)
+
+preflight: $(STAMP)
+	$(PY) -m ops.preflight $(STACK_SOURCE) $(PREFLIGHT_ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
