@@ -210,11 +210,12 @@ def test_issued_certificate_passes_and_a_pending_one_fails(aws, tmp_path, capsys
     assert f"FAIL  certificate            {pending} (collector.example.com) is PENDING_VALIDATION, not ISSUED" in out
 
 
-def test_certificate_in_another_region_fails_without_asking_acm(aws, tmp_path, capsys):
+def test_certificate_in_another_region_is_a_stack_file_error(aws, tmp_path, capsys):
     arn = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-0000-4000-8000-00000000abcd"
     code, out = run(tmp_path, capsys, _tls(arn))
-    assert code == preflight.EXIT_FAILED
-    assert "is in us-east-1; the collector's load balancer needs a certificate in eu-west-1" in out
+    assert code == preflight.EXIT_CONFIG
+    assert "snowplow:collector.certificateArn" in out and "eu-west-1" in out
+    assert "PASS" not in out  # nothing is asked of AWS for a stack file the program would reject
 
 
 @pytest.mark.parametrize(
