@@ -413,15 +413,19 @@ def check_launch_template_ebs(args, report, cfg):
                         problem,
                         "set ebs.encrypted='true' and ebs.kms_key_id=<the stack's KMS key ARN>.",
                     )
-        if template.resource_type != LAUNCH_TEMPLATE or account.encrypts:
+        if template.resource_type != LAUNCH_TEMPLATE:
             continue
         devices = known(lambda t=template: [get(m, "deviceName") for m in as_list(get(t.props, "blockDeviceMappings"))])
-        if devices is not UNKNOWN and not set(devices) & set(cfg["rootDeviceNames"]):
+        if devices is UNKNOWN or set(devices) & set(cfg["rootDeviceNames"]):
+            continue
+        if problem := account.problem(None, None, cfg):
             report(
                 f"Launch template '{template.name}' does not declare its root volume (no block_device_mappings entry "
-                f"for {cfg['rootDeviceNames']}), so it keeps the AMI's unencrypted snapshot; add "
-                "block_device_mappings=[{device_name: '/dev/xvda', ebs: {encrypted: 'true', kms_key_id: <key ARN>, "
-                "volume_type: 'gp3'}}] (the AMI's root device name), or enable aws.ebs.EncryptionByDefault.",
+                f"for {cfg['rootDeviceNames']}), so it keeps the AMI's unencrypted snapshot"
+                + ("" if problem == "unencrypted" else f" and EBS encryption by default applies, but {problem}")
+                + "; add block_device_mappings=[{device_name: '/dev/xvda', ebs: {encrypted: 'true', kms_key_id: "
+                "<key ARN>, volume_type: 'gp3'}}] (the AMI's root device name), or enable aws.ebs.EncryptionByDefault "
+                "with an aws.ebs.DefaultKmsKey.",
                 template.urn,
             )
 
@@ -440,9 +444,9 @@ def _instance_volume_problems(instance, resources, account, cfg) -> list:
     for path in DEVICE_CARRIERS.get(instance.resource_type, []):
         for where, declared in places(instance.props, path):
             devices = as_list(declared)  # one root_block_device, or a spot fleet spec's root_block_devices list
-            if not devices:
-                if not (account.encrypts or _template_root_encrypted(instance, resources, cfg)):
-                    found.append((where, "undeclared"))
+            if not devices and not _template_root_encrypted(instance, resources, cfg):
+                if problem := account.problem(None, None, cfg):
+                    found.append((where, "undeclared" if problem == "unencrypted" else problem))
             for device in devices:
                 if problem := account.problem(get(device, "encrypted"), get(device, "kmsKeyId"), cfg):
                     found.append((where, problem))

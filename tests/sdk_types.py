@@ -196,8 +196,9 @@ def equivalents(resources: dict) -> dict[str, str]:
     return dict(sorted(result.items()))
 
 
-def generate(root: Path | None = None) -> dict:
-    resources, inputs = read_sdk(root or sdk_root())
+def generate(sdk: tuple | None = None) -> dict:
+    """The content of aws_types.json for the SDK read by `read_sdk` (read now when not given)."""
+    resources, inputs = sdk or read_sdk(sdk_root())
     found = {s.name: carriers(s, resources, inputs) for s in SETTINGS}
     for name, excluded in EXCLUDED.items():
         missing = set(excluded) - set(found[name])
