@@ -17,6 +17,7 @@ from snowplow_policy_util import (
     INSTANCE_METADATA_DEFAULTS,
     LAUNCH_TEMPLATE,
     LBS,
+    OPENSEARCH_DOMAINS,
     S3_ACCOUNT_PUBLIC_ACCESS_BLOCK,
     S3_ACL_TYPES,
     S3_BUCKET_POLICY,
@@ -476,6 +477,14 @@ def check_redshift_not_public(args, report, cfg):
         report(f"Redshift '{args.name}' is publicly accessible; set publicly_accessible=False.")
 
 
+def check_search_domain_in_vpc(args, report, cfg):
+    if args.props.get("vpcOptions") is None:
+        report(
+            f"Search domain '{args.name}' has a public endpoint; set vpc_options={{'subnet_ids': <private subnets>, "
+            "'security_group_ids': [...]}} so it is reachable only inside the VPC."
+        )
+
+
 # --- S3 access -------------------------------------------------------------------------------
 
 PUBLIC_ACCESS_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
@@ -686,6 +695,13 @@ POLICIES = [
         REDSHIFT_PUBLIC_TYPES,
         check_redshift_not_public,
         severity=Severity.CRITICAL,
+    ),
+    resource_policy(
+        "opensearch-domain-require-vpc",
+        "OpenSearch and Elasticsearch domains run inside a VPC, not on a public endpoint.",
+        OPENSEARCH_DOMAINS,
+        check_search_domain_in_vpc,
+        severity=Severity.HIGH,
     ),
     stack_policy(
         "s3-bucket-require-public-access-block",

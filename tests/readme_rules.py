@@ -1,6 +1,7 @@
 """The README's policy-pack rule table, generated from the running pack and both config files.
 
-    .venv/bin/python -m tests.readme_rules      # prints the tables to paste under "### Rules"
+    .venv/bin/python -m tests.readme_rules            # prints the tables
+    .venv/bin/python -m tests.readme_rules --write    # replaces them in README.md (under "### Rules")
 
 `tests/test_policies_pack.py` checks that every rule's row in the README is exactly what this renders.
 """
@@ -71,6 +72,20 @@ def tables(pack) -> str:
     return "\n".join(out)
 
 
+def write_readme(text: str) -> None:
+    """Replace everything from the first rule section heading to the end of the last rule table."""
+    readme = PACK_DIR.parent / "README.md"
+    content = readme.read_text()
+    start = content.index(f"#### {SECTIONS[0][0]}")
+    last = content.index(f"#### {SECTIONS[-1][0]}")
+    end = content.index("\n\n", content.index("\n| `", last))
+    readme.write_text(content[:start] + text.rstrip() + content[end:])
+
+
 if __name__ == "__main__":
     with PolicyPackProcess(PACK_DIR).start() as process:
-        print(tables(process))
+        rendered = tables(process)
+    if "--write" in sys.argv[1:]:
+        write_readme(rendered)
+    else:
+        print(rendered)
