@@ -310,9 +310,11 @@ def check_database_storage_encrypted(args, report, cfg):
                 database.urn,
             )
             continue
-        key = known(lambda d=database: get(d.props, "kmsKeyId"), None)
-        replica = known(lambda d=database: _database_source(d, databases)[0], None) is not None
-        if not replica and (problem := key_problem(key, cfg)):
+        key = known(lambda d=database: get(d.props, "kmsKeyId"))
+        source_input = known(lambda d=database: _database_source(d, databases)[0])
+        if key is UNKNOWN or source_input is not None:
+            continue  # decided at deploy time, or a replica, whose key follows its source unless given
+        if problem := key_problem(key, cfg):
             report(
                 f"{kind} '{database.name}' is encrypted, but {problem}; set kms_key_id to the stack's KMS key ARN.",
                 database.urn,
@@ -379,13 +381,20 @@ class _AccountEbs:
         enabled = account_setting(
             resources, EBS_ENCRYPTION_BY_DEFAULT, lambda r: is_true(get(r.props, "enabled", default=True))
         )
-        self.encrypts = bool(enabled)
+        self.unknown = enabled is UNKNOWN
+        self.encrypts = enabled is True
         self.key = account_setting(resources, EBS_DEFAULT_KMS_KEY, lambda r: get(r.props, "keyArn"))
 
     def problem(self, encrypted, key, cfg) -> str:
-        """'' when a volume with this `encrypted` flag and `key` ends up encrypted with an acceptable key."""
-        if not is_true(encrypted) and not self.encrypts:
-            return "unencrypted"
+        """'' when a volume with this `encrypted` flag and `key` ends up encrypted with an acceptable key (or when
+        that depends on account settings decided at deploy time)."""
+        if not is_true(encrypted):
+            if self.unknown:
+                return ""
+            if not self.encrypts:
+                return "unencrypted"
+        if not has_value(key) and self.key is UNKNOWN:
+            return ""
         return key_problem(key if has_value(key) else self.key, cfg)
 
 

@@ -253,7 +253,8 @@ IMDS_TEMPLATES = sorted(t for t in IMDS_CARRIERS if t not in INSTANCE_TYPES)
 
 def _account_requires_tokens(resources) -> bool:
     """The stack sets the region's instance metadata defaults to IMDSv2 only."""
-    return account_setting(resources, INSTANCE_METADATA_DEFAULTS, lambda r: get(r.props, "httpTokens")) == "required"
+    tokens = account_setting(resources, INSTANCE_METADATA_DEFAULTS, lambda r: get(r.props, "httpTokens"))
+    return tokens is UNKNOWN or tokens == "required"  # unknown until deploy: judged then
 
 
 def _imds_problem(resource, path, account_default: bool) -> str:
@@ -295,8 +296,9 @@ def check_instance_imdsv2(args, report, cfg):
         if not problem:
             continue
         declared = known(lambda i=instance: get(i.props, "metadataOptions") is not None, True)
-        if not declared and known(lambda i=instance: _template_requires_tokens(i, account_default), False):
-            continue  # launched from a template that requires tokens
+        from_template = known(lambda i=instance: _template_requires_tokens(i, account_default))
+        if not declared and (from_template is UNKNOWN or from_template):
+            continue  # launched from a template that requires tokens (or whose setting is decided at deploy time)
         report(
             f"'{instance.name}' ({instance.resource_type}) accepts IMDSv1 ({problem}); set "
             "metadata_options.http_tokens='required' (or launch it from a template that does).",
@@ -498,8 +500,8 @@ def check_public_access_block(args, report, cfg):
     account_blocks = account_setting(
         args.resources, S3_ACCOUNT_PUBLIC_ACCESS_BLOCK, lambda r: not _missing_public_access_flags(r)
     )
-    if account_blocks:
-        return  # the account-wide block covers every bucket
+    if account_blocks is True or account_blocks is UNKNOWN:
+        return  # the account-wide block covers every bucket (or is decided at deploy time)
     blocks = bucket_children(args.resources, [S3_PUBLIC_ACCESS_BLOCK])
     for bucket in of_type(args.resources, S3_BUCKETS):
         missing = [known(lambda b=b: _missing_public_access_flags(b)) for b in blocks.get(bucket.urn, [])]

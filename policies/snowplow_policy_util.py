@@ -498,9 +498,10 @@ def bucket_children(resources: list, child_types: Iterable[str]) -> dict:
 
 def account_setting(resources: list, type_: str, read: Callable[[Any], Any]) -> Any:
     """`read(resource)` for the first resource of an account-wide type (EBS encryption by default, instance
-    metadata defaults, the account public access block) in the stack; None when there is none or it is unknown."""
+    metadata defaults, the account public access block) in the stack: None when there is none, UNKNOWN when
+    its value is decided at deploy time (callers then leave alone what depends on it)."""
     for resource in of_type(resources, type_):
-        value = known(lambda r=resource: read(r), None)
+        value = known(lambda r=resource: read(r))
         if value is not None:
             return value
     return None
