@@ -392,8 +392,8 @@ _OPTION = re.compile(
     r"|\b(?:docker|podman|nerdctl)\s+login\b.*?\s-p\s*"
     r"|\bmysql\w*\b.*?\s-p(?=\S))(?P<value>\S+)"
 )
-# Credentials inside a URL: scheme://user:password@host.
-_URL_CREDENTIALS = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@'\"]+:(?P<value>[^\s/@'\"]+)@")
+# Credentials inside a URL: scheme://user:password@host (or scheme://:password@host).
+_URL_CREDENTIALS = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@'\"]*:(?P<value>[^\s/@'\"]+)@")
 _REFERENCE_START = ("$", "{{", "%", "<", "@", "/", "./", "~/", "`", "arn:")
 _CODE = re.compile(r"^[A-Za-z_][\w.]*\s*[\(\[]|^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
 _KEYWORDS = {"true", "false", "null", "none", "yes", "no", "required", "optional"}

@@ -518,6 +518,7 @@ CREDENTIALS = {
     "docker-login-password": "docker login --username acme --password Hunter2Hunter2 registry.example.com",
     "docker-login-p": "docker login -u acme -p 'Hunter2Hunter2' registry.example.com",
     "url-password": "curl -sf https://enrich:Sup3rS3cret@api.acme.example/v1/ping",
+    "redis-url-without-user": "REDIS=redis://:Pa55word99@cache.internal:6379/0",
     "postgres-url": "export DATABASE_URL=postgres://loader:Pa55word99@db.internal:5432/snowplow",
     "github-token": "git clone https://x-access-token@github.com/acme/repo # ghp_"
     + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8",
@@ -539,6 +540,8 @@ NOT_CREDENTIALS = {
     "variable": "password = get_password(arn)",
     "attribute": "token = args.token",
     "mkdir": "mkdir -p /opt/snowplow/config",
+    "ipv6-url": "curl -sf http://[fd00::1]:8080/health",
+    "jdbc-url": "url: jdbc:postgresql://db.internal:5432/snowplow",
     "url-no-password": "aws s3 cp s3://snowplow-prod-config/config/enrich/ /opt/snowplow/config/",
 }
 
