@@ -553,7 +553,8 @@ def check_https_redirect(args, report, cfg):
             actions = known(lambda r=rule: as_list(get(r.props, "actions")), UNKNOWN)
             if actions is not UNKNOWN and not (actions and all(_redirects_to_https(a) for a in actions)):
                 report(
-                    f"Listener rule '{rule.name}' serves requests of the HTTP listener '{listener.name}' in clear text; "
+                    f"Listener rule '{rule.name}' serves requests of the HTTP listener '{listener.name}' in clear "
+                    "text; "
                     "attach it to the HTTPS listener, or make its only action a redirect to HTTPS.",
                     rule.urn,
                 )
@@ -561,7 +562,8 @@ def check_https_redirect(args, report, cfg):
         for index, item in enumerate(known(lambda e=elb: as_list(get(e.props, "listeners")), [])):
             if known(lambda i=item: str(get(i, "lbProtocol") or "").lower(), "") == "http":
                 report(
-                    f"Classic load balancer '{elb.name}' serves listeners[{index}] over plain HTTP and cannot redirect; "
+                    f"Classic load balancer '{elb.name}' serves listeners[{index}] over plain HTTP and cannot "
+                    "redirect; "
                     "set lb_protocol='https' with an ssl_certificate_id, or move to an Application Load Balancer "
                     "(aws.lb.LoadBalancer) with an HTTP-to-HTTPS redirect.",
                     elb.urn,

@@ -570,16 +570,18 @@ def check_public_acl(args, report, cfg):
     acl = args.props.get("acl")
     if acl in PUBLIC_CANNED_ACLS:
         report(
-            f"'{args.name}' ({args.resource_type}) sets the canned ACL '{acl}', which opens the bucket to "
-            "everyone; use 'private' (better: BucketOwnershipControls with BucketOwnerEnforced, which disables ACLs)."
+            f"'{args.name}' ({args.resource_type}) sets the canned ACL '{acl}', which opens the bucket to everyone "
+            "(or every AWS account); use 'private' (better: BucketOwnershipControls with BucketOwnerEnforced, "
+            "which disables ACLs)."
         )
     for path in ("grants[]", "accessControlPolicy.grants[]"):
         for where, grant in places(args.props, path):
             uri = get(grant, "uri") or get(grant, "grantee", "uri")
             if uri in PUBLIC_GRANTEES:
+                permissions = str_list(get(grant, "permissions")) or get(grant, "permission")
                 report(
-                    f"'{args.name}' ({args.resource_type}) grants {str_list(get(grant, 'permissions')) or get(grant, 'permission')} "
-                    f"to {uri.rsplit('/', 1)[1]} ({snake(where)}); remove the grant."
+                    f"'{args.name}' ({args.resource_type}) grants {permissions} to {uri.rsplit('/', 1)[1]} "
+                    f"({snake(where)}); remove the grant."
                 )
 
 

@@ -870,7 +870,8 @@ cases(
         (
             setter("backupRetentionPeriod", None),
             "violation",
-            "different: an RDS/Aurora cluster always keeps automated backups (pulumi_aws 7 default: 1 day), so an unset "
+            "different: an RDS/Aurora cluster always keeps automated backups (pulumi_aws 7 default: 1 day), so an "
+            "unset "
             "period is enabled backups; raise minDays to demand more",
         )
     ],

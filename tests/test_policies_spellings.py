@@ -476,6 +476,27 @@ def test_not_principal_allow_is_public(pack):
     assert_violates(pack, "s3-bucket-policy-forbid-public-access", [policy])
 
 
+def test_public_grants_in_bucket_acls(pack):
+    everyone = "http://acs.amazonaws.com/groups/global/AllUsers"
+    acl = resource(
+        "aws:s3/bucketAclV2:BucketAclV2",
+        "acl",
+        {
+            "bucket": "b",
+            "accessControlPolicy": {
+                "owner": {"id": "owner"},
+                "grants": [{"grantee": {"type": "Group", "uri": everyone}, "permission": "READ"}],
+            },
+        },
+    )
+    assert_violates(pack, "s3-bucket-forbid-public-acl", [acl], contains="AllUsers")
+    bucket = resource(
+        BUCKET, "b", {"grants": [{"type": "Group", "uri": everyone, "permissions": ["READ"]}], "tags": TAGS}
+    )
+    assert_violates(pack, "s3-bucket-forbid-public-acl", [bucket], contains="grants[0]")
+    assert_passes(pack, "s3-bucket-forbid-public-acl", [resource(BUCKET, "b", {"acl": "log-delivery-write"})])
+
+
 def test_key_policy_lockout_check_bypass(pack):
     key = resource(KEY, "key", {"bypassPolicyLockoutSafetyCheck": True, "enableKeyRotation": True, "tags": TAGS})
     assert_violates(pack, "kms-key-forbid-lockout-check-bypass", [key])
@@ -531,11 +552,12 @@ CREDENTIALS = {
 }
 NOT_CREDENTIALS = {
     "resolver": 'token = re.compile(r"\\{\\{resolve:secretsmanager:([^}]+)\\}\\}")',
-    "placeholder": '"password": "{{resolve:secretsmanager:arn:aws:secretsmanager:eu-west-1:123456789012:secret:x-AbCdEf}}"',
+    "placeholder": '"password": "{{resolve:secretsmanager:arn:aws:secretsmanager:eu-west-1:123456789012:secret:x-Ab}}"',
     "shell-variable": 'docker login --username acme --password "$REGISTRY_PASSWORD" registry.example.com',
     "stdin": "aws ecr get-login-password | docker login --username AWS --password-stdin 123456789012.dkr.ecr",
-    "imds-token": 'IMDS_TOKEN=$(curl -sf -X PUT http://169.254.169.254/latest/api/token -H "X-aws-ec2-metadata-token-ttl-seconds: 300")',
-    "imds-header": 'curl -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" http://169.254.169.254/latest/meta-data/instance-id',
+    "imds-token": 'IMDS_TOKEN=$(curl -sf -X PUT http://169.254.169.254/latest/api/token -H "X-aws-ec2-metadata-'
+    'token-ttl-seconds: 300")',
+    "imds-header": 'curl -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" http://169.254.169.254/latest/meta-data/',
     "secret-arn": "SECRET=arn:aws:secretsmanager:eu-west-1:123456789012:secret:snowplow/pii-salt-AbCdEf",
     "variable": "password = get_password(arn)",
     "attribute": "token = args.token",
