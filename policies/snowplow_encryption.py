@@ -427,14 +427,25 @@ def check_launch_template_ebs(args, report, cfg):
         devices = known(lambda t=template: [get(m, "deviceName") for m in as_list(get(t.props, "blockDeviceMappings"))])
         if devices is UNKNOWN or set(devices) & set(cfg["rootDeviceNames"]):
             continue
-        if problem := account.problem(None, None, cfg):
+        problem = account.problem(None, None, cfg)
+        undeclared = (
+            f"Launch template '{template.name}' does not declare its root volume (no block_device_mappings entry "
+            f"for {cfg['rootDeviceNames']})"
+        )
+        declare = (
+            "block_device_mappings=[{device_name: '/dev/xvda', ebs: {encrypted: 'true', kms_key_id: <key ARN>, "
+            "volume_type: 'gp3'}}] (the AMI's root device name)"
+        )
+        if problem == "unencrypted":
             report(
-                f"Launch template '{template.name}' does not declare its root volume (no block_device_mappings entry "
-                f"for {cfg['rootDeviceNames']}), so it keeps the AMI's unencrypted snapshot"
-                + ("" if problem == "unencrypted" else f" and EBS encryption by default applies, but {problem}")
-                + "; add block_device_mappings=[{device_name: '/dev/xvda', ebs: {encrypted: 'true', kms_key_id: "
-                "<key ARN>, volume_type: 'gp3'}}] (the AMI's root device name), or enable aws.ebs.EncryptionByDefault "
-                "with an aws.ebs.DefaultKmsKey.",
+                f"{undeclared}, so it keeps the AMI's unencrypted snapshot; add {declare}, or enable "
+                "aws.ebs.EncryptionByDefault with an aws.ebs.DefaultKmsKey.",
+                template.urn,
+            )
+        elif problem:
+            report(
+                f"{undeclared}; EBS encryption by default encrypts it, but {problem}; add {declare}, or set "
+                "aws.ebs.DefaultKmsKey to the stack's key.",
                 template.urn,
             )
 
