@@ -104,8 +104,15 @@ def test_stack_previews_with_only_listed_findings(pack, path):
     report = pack.run(resources, policy_config)
     text = format_violations(report)
     assert not [v for v in report["violations"] if "during preview" in v["message"]], text
-    assert found(report, "mandatory") == expected(PROGRAM_DEFECTS, config, resources), text
-    assert found(report, "advisory") == expected(ADVISORIES, config, resources), text
+    for level, listed, name in (
+        ("mandatory", PROGRAM_DEFECTS, "PROGRAM_DEFECTS"),
+        ("advisory", ADVISORIES, "ADVISORIES"),
+    ):
+        actual, allowed = found(report, level), expected(listed, config, resources)
+        assert not actual - allowed, f"{level} violations not listed in {name}: {sorted(actual - allowed)}\n{text}"
+        assert not allowed - actual, (
+            f"listed in {name} but no longer reported (remove them): {sorted(allowed - actual)}"
+        )
 
 
 def test_secret_backed_stack_keeps_its_resolver_and_previews(tmp_path, capsys):
