@@ -2,17 +2,19 @@
 point-in-time recovery, stream retention, key deletion windows."""
 
 from pulumi_policy import Severity
+from snowplow_aws_types import carriers
 from snowplow_policy_util import (
     ADVISORY,
     DYNAMODB_TABLE,
     KINESIS_STREAM,
     KMS_KEY,
+    OPENSEARCH_DOMAINS,
     RDS_CLUSTER,
     RDS_INSTANCE,
     REDSHIFT_CLUSTER,
     REDSHIFT_NAMESPACE,
-    S3_BUCKET,
-    S3_VERSIONING,
+    S3_BUCKETS,
+    S3_VERSIONING_TYPES,
     UNKNOWN,
     as_number,
     bucket_children,
@@ -22,20 +24,22 @@ from snowplow_policy_util import (
     is_true,
     known,
     of_type,
+    places,
     resource_policy,
     stack_policy,
+    str_list,
     string_list,
 )
 
 STATEFUL_TYPES = [
-    S3_BUCKET,
+    *S3_BUCKETS,
     KINESIS_STREAM,
     DYNAMODB_TABLE,
-    RDS_INSTANCE,
-    RDS_CLUSTER,
+    *carriers("storage_encrypted"),  # RDS, Aurora, DocumentDB and Neptune instances and (global) clusters
     KMS_KEY,
     REDSHIFT_CLUSTER,
     REDSHIFT_NAMESPACE,
+    *OPENSEARCH_DOMAINS,
 ]
 
 
@@ -60,9 +64,12 @@ def check_backup_retention(args, report, cfg):
     if _is_replica(args):
         return
     days = as_number(args.props.get("backupRetentionPeriod"))
-    if days is None or days < cfg["minDays"]:
+    default = days is None
+    if default:
+        days = 1 if args.resource_type == RDS_CLUSTER else 0  # the provider's defaults
+    if days < cfg["minDays"]:
         report(
-            f"Database '{args.name}' keeps automated backups {'the engine default' if days is None else f'{days:g} days'}; "
+            f"Database '{args.name}' keeps automated backups {days:g} days{' (the default)' if default else ''}; "
             f"set backup_retention_period >= {cfg['minDays']}."
         )
 
@@ -76,19 +83,25 @@ def check_final_snapshot(args, report, cfg):
 
 
 def check_multi_az(args, report, cfg):
-    if not _is_replica(args) and not is_true(args.props.get("multiAz")):
+    if args.resource_type == RDS_CLUSTER:
+        zones = set(str_list(args.props.get("availabilityZones")))
+        if len(zones) == 1:
+            report(f"RDS cluster '{args.name}' is placed in one AZ only; list at least two availability_zones.")
+    elif not _is_replica(args) and not is_true(args.props.get("multiAz")):
         report(f"RDS instance '{args.name}' runs in a single AZ; set multi_az=True.")
 
 
 def _versioning_enabled(bucket, configs) -> bool:
-    if is_true(get(bucket.props, "versioning", "enabled")):
+    inline = [get(bucket.props, "versioning", "enabled")]  # aws.s3.Bucket's deprecated inline block
+    inline += [v for _, v in places(bucket.props, "versionings[].enabled")]  # aws.s3.BucketV2's
+    if any(is_true(v) for v in inline):
         return True
     return any(get(v.props, "versioningConfiguration", "status") == "Enabled" for v in configs)
 
 
 def check_bucket_versioning(args, report, cfg):
-    versionings = bucket_children(args.resources, S3_VERSIONING)
-    for bucket in of_type(args.resources, S3_BUCKET):
+    versionings = bucket_children(args.resources, S3_VERSIONING_TYPES)
+    for bucket in of_type(args.resources, S3_BUCKETS):
         enabled = known(lambda b=bucket: _versioning_enabled(b, versionings.get(b.urn, [])))
         if enabled is UNKNOWN or enabled:
             continue
@@ -162,8 +175,8 @@ POLICIES = [
     ),
     resource_policy(
         "rds-instance-require-multi-az",
-        "RDS instances run Multi-AZ.",
-        [RDS_INSTANCE],
+        "RDS instances run Multi-AZ; RDS clusters that name their availability zones name two or more.",
+        [RDS_INSTANCE, RDS_CLUSTER],
         check_multi_az,
         level=ADVISORY,
         severity=Severity.MEDIUM,
@@ -178,7 +191,7 @@ POLICIES = [
     resource_policy(
         "s3-bucket-forbid-force-destroy",
         "S3 buckets do not set force_destroy.",
-        [S3_BUCKET],
+        S3_BUCKETS,
         check_force_destroy,
         level=ADVISORY,
     ),

@@ -1,27 +1,29 @@
-"""Encryption at rest (S3, Kinesis, DynamoDB, RDS, Redshift, OpenSearch, EBS, SQS, SNS, logs, secrets, KMS)
-and in transit (OpenSearch endpoints, load balancer listeners)."""
+"""Encryption at rest (S3, Kinesis, DynamoDB, RDS/Aurora/DocumentDB/Neptune, Redshift, OpenSearch, EBS, SQS,
+SNS, logs, secrets, KMS) and in transit (OpenSearch endpoints, load balancer listeners)."""
 
+from snowplow_aws_types import carriers
 from snowplow_policy_util import (
+    CLASSIC_ELB,
     DYNAMODB_TABLE,
-    EBS_VOLUME,
-    EC2_INSTANCE,
+    EBS_DEFAULT_KMS_KEY,
+    EBS_ENCRYPTION_BY_DEFAULT,
     KINESIS_STREAM,
     KMS_KEY,
     LAUNCH_TEMPLATE,
-    LB,
-    LB_LISTENER,
+    LB_LISTENER_RULES,
+    LB_LISTENERS,
+    LBS,
     LOG_GROUP,
-    OPENSEARCH_DOMAIN,
-    RDS_CLUSTER,
-    RDS_INSTANCE,
+    OPENSEARCH_DOMAINS,
     REDSHIFT_CLUSTER,
     REDSHIFT_NAMESPACE,
-    S3_BUCKET,
-    S3_SSE,
+    S3_BUCKETS,
+    S3_SSE_TYPES,
     SECRET,
     SNS_TOPIC,
     SQS_QUEUE,
     UNKNOWN,
+    account_setting,
     as_list,
     as_number,
     boolean,
@@ -31,21 +33,20 @@ from snowplow_policy_util import (
     integer,
     is_aws_managed_key,
     is_true,
+    key_options,
+    key_problem,
     known,
+    linked,
     matches_any,
     of_type,
+    places,
     resource_policy,
+    snake,
     stack_policy,
     string_list,
 )
 
 KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
-
-CMK_OPTION = {
-    "requireCustomerManagedKey": boolean(
-        False, "Also reject AWS-managed keys (alias/aws/...): require a customer-managed KMS key."
-    )
-}
 
 SSE_S3_OPTION = {
     "sseS3AllowedBuckets": string_list(
@@ -55,7 +56,8 @@ SSE_S3_OPTION = {
     )
 }
 
-MODERN_LB_TLS_POLICIES = [
+# TLS 1.3-capable policies, and TLS 1.2-only policies restricted to forward-secret AEAD ciphers.
+TLS13_LB_POLICIES = [
     "ELBSecurityPolicy-TLS13-1-2-2021-06",
     "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
     "ELBSecurityPolicy-TLS13-1-3-2021-06",
@@ -63,43 +65,43 @@ MODERN_LB_TLS_POLICIES = [
     "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-2023-04",
     "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
 ]
+MODERN_LB_TLS_POLICIES = [
+    *TLS13_LB_POLICIES,
+    "ELBSecurityPolicy-FS-1-2-Res-2020-10",
+    "ELBSecurityPolicy-FS-1-2-Res-2019-08",
+]
 
-
-def _cmk_problem(key_id, cfg) -> str:
-    """'' when `key_id` satisfies the key requirement, else what is wrong with it."""
-    if not has_value(key_id):
-        return "no KMS key is set"
-    if cfg["requireCustomerManagedKey"] and is_aws_managed_key(key_id):
-        return f"it uses the AWS-managed key '{key_id}' instead of a customer-managed key"
-    return ""
+INLINE_SSE_PATHS = (
+    "serverSideEncryptionConfiguration.rule.applyServerSideEncryptionByDefault",  # aws.s3.Bucket (deprecated)
+    "serverSideEncryptionConfigurations[].rules[].applyServerSideEncryptionByDefault",  # aws.s3.BucketV2
+)
 
 
 # --- S3 --------------------------------------------------------------------------------------
 
 
-def _sse_rule_algorithms(sse) -> list:
-    return [
-        get(rule, "applyServerSideEncryptionByDefault", "sseAlgorithm") for rule in as_list(get(sse.props, "rules"))
-    ]
-
-
-def _bucket_algorithms(bucket, configs) -> list:
-    """Algorithms of the bucket's linked SSE configurations plus its deprecated inline configuration."""
-    algorithms = [a for sse in configs for a in _sse_rule_algorithms(sse)]
-    inline = get(
-        bucket.props, "serverSideEncryptionConfiguration", "rule", "applyServerSideEncryptionByDefault", "sseAlgorithm"
-    )
-    return algorithms + ([inline] if inline else [])
+def _bucket_encryption(bucket, configs) -> list:
+    """(origin, algorithm, key) of every default-encryption rule: linked configurations, then inline ones."""
+    found = []
+    for sse in configs:
+        for rule in as_list(get(sse.props, "rules")):
+            default = get(rule, "applyServerSideEncryptionByDefault")
+            found.append(("linked", get(default, "sseAlgorithm"), get(default, "kmsMasterKeyId")))
+    for path in INLINE_SSE_PATHS:
+        for _, default in places(bucket.props, path):
+            if default is not None:
+                found.append(("inline", get(default, "sseAlgorithm"), get(default, "kmsMasterKeyId")))
+    return found
 
 
 def _load_balancer_log_buckets(resources) -> set:
     """URNs of buckets that receive load balancer access/connection logs (ELB writes those with SSE-S3 only)."""
-    buckets = of_type(resources, S3_BUCKET)
+    buckets = of_type(resources, S3_BUCKETS)
     by_name = {known(lambda b=b: get(b.props, "bucket"), None): b.urn for b in buckets}
     urns = set()
-    for lb in of_type(resources, LB):
+    for lb in of_type(resources, LBS, CLASSIC_ELB):
         for prop in ("accessLogs", "connectionLogs"):
-            urns.update(d.urn for d in lb.property_dependencies.get(prop, []) if d.resource_type == S3_BUCKET)
+            urns.update(d.urn for d in lb.property_dependencies.get(prop, []) if d.resource_type in S3_BUCKETS)
             name = known(lambda p=prop, r=lb: get(r.props, p, "bucket"), None)
             if isinstance(name, str) and name in by_name:
                 urns.add(by_name[name])
@@ -111,17 +113,29 @@ def _sse_s3_allowed(bucket_name, cfg) -> bool:
 
 
 def check_bucket_sse(args, report, cfg):
-    configs = bucket_children(args.resources, S3_SSE)
+    configs = bucket_children(args.resources, S3_SSE_TYPES)
     log_buckets = _load_balancer_log_buckets(args.resources)
-    for bucket in of_type(args.resources, S3_BUCKET):
-        algorithms = known(lambda b=bucket: _bucket_algorithms(b, configs.get(b.urn, [])))
-        if algorithms is UNKNOWN or any(a in KMS_ALGORITHMS for a in algorithms):
+    for bucket in of_type(args.resources, S3_BUCKETS):
+        rules = known(lambda b=bucket: _bucket_encryption(b, configs.get(b.urn, [])))
+        if rules is UNKNOWN:
             continue
+        kms = [(origin, key) for origin, algorithm, key in rules if algorithm in KMS_ALGORITHMS]
+        if any(origin == "linked" for origin, _ in kms):
+            continue  # the configuration's own rule (s3-sse-configuration-require-kms) judges its key
+        if kms:
+            if problem := key_problem(kms[0][1], cfg):
+                report(
+                    f"S3 bucket '{bucket.name}' encrypts with SSE-KMS through its deprecated inline "
+                    f"server_side_encryption_configuration, but {problem}; set kms_master_key_id to the stack's "
+                    "customer-managed key ARN (better: move it to aws.s3.BucketServerSideEncryptionConfiguration).",
+                    bucket.urn,
+                )
+            continue
+        algorithms = sorted({str(a) for _, a, _ in rules})
         name = known(lambda b=bucket: get(b.props, "bucket"), None)
         if "AES256" in algorithms and (bucket.urn in log_buckets or _sse_s3_allowed(name, cfg)):
             continue  # a log sink that AWS can only write with S3-managed keys
-        used = sorted({str(a) for a in algorithms})
-        detail = f"it is encrypted with {used} only" if used else "no encryption configuration is linked to it"
+        detail = f"it is encrypted with {algorithms} only" if algorithms else "no encryption configuration is linked"
         report(
             f"S3 bucket '{bucket.name}' is not encrypted with SSE-KMS: {detail}. Add "
             "aws.s3.BucketServerSideEncryptionConfiguration(bucket=<bucket>.id, rules=[{apply_server_side_encryption_"
@@ -145,7 +159,7 @@ def check_sse_configuration(args, report, cfg):
                 "set sse_algorithm='aws:kms' with kms_master_key_id=<customer-managed key ARN> (log buckets that "
                 "only accept SSE-S3 belong in sseS3AllowedBuckets)."
             )
-        elif cfg["requireCustomerManagedKey"] and (problem := _cmk_problem(get(default, "kmsMasterKeyId"), cfg)):
+        elif problem := key_problem(get(default, "kmsMasterKeyId"), cfg):
             report(
                 f"S3 encryption configuration '{args.name}': {problem}; set kms_master_key_id to the stack's "
                 "customer-managed KMS key ARN."
@@ -161,7 +175,7 @@ def check_kinesis_kms(args, report, cfg):
             f"Kinesis stream '{args.name}' is not encrypted (encryptionType is "
             f"'{args.props.get('encryptionType') or 'NONE'}'); set encryption_type='KMS' and kms_key_id=<key ARN>."
         )
-    elif problem := _cmk_problem(args.props.get("kmsKeyId"), cfg):
+    elif problem := key_problem(args.props.get("kmsKeyId"), cfg, required=True):
         report(f"Kinesis stream '{args.name}' uses KMS but {problem}; set kms_key_id to a customer-managed key ARN.")
 
 
@@ -176,7 +190,7 @@ def check_dynamodb_sse(args, report, cfg):
 def check_sqs_encryption(args, report, cfg):
     key = args.props.get("kmsMasterKeyId")
     if has_value(key):
-        if problem := _cmk_problem(key, cfg):
+        if problem := key_problem(key, cfg):
             report(f"SQS queue '{args.name}': {problem}; set kms_master_key_id to a customer-managed key ARN.")
         return
     if cfg["requireCustomerManagedKey"] or not is_true(args.props.get("sqsManagedSseEnabled")):
@@ -188,7 +202,7 @@ def check_sqs_encryption(args, report, cfg):
 
 
 def check_sns_kms(args, report, cfg):
-    if problem := _cmk_problem(args.props.get("kmsMasterKeyId"), cfg):
+    if problem := key_problem(args.props.get("kmsMasterKeyId"), cfg, required=True):
         report(f"SNS topic '{args.name}' is not encrypted with a suitable key: {problem}; set kms_master_key_id.")
 
 
@@ -227,21 +241,84 @@ def check_kms_rotation(args, report, cfg):
 
 # --- Databases and search --------------------------------------------------------------------
 
+DATABASE_STORAGE_TYPES = sorted(carriers("storage_encrypted"))
+# Inputs through which a database takes its data (and with it its encryption) from another one.
+SOURCE_INPUTS = (
+    "replicateSourceDb",
+    "replicationSourceIdentifier",
+    "globalClusterIdentifier",
+    "sourceDbClusterIdentifier",
+)
+IDENTIFIER_INPUTS = ("identifier", "clusterIdentifier", "globalClusterIdentifier")
 
-def check_rds_storage_encrypted(args, report, cfg):
-    props = args.props
-    if is_true(props.get("storageEncrypted")):
-        return
-    if (
-        args.resource_type == RDS_INSTANCE
-        and has_value(props.get("replicateSourceDb"))
-        and has_value(props.get("kmsKeyId"))
-    ):
-        return  # an encrypted replica: encryption follows kms_key_id
-    if args.resource_type == RDS_CLUSTER and props.get("engineMode") == "serverless":
-        return  # Aurora Serverless v1 is always encrypted
-    kind = "RDS instance" if args.resource_type == RDS_INSTANCE else "RDS cluster"
-    report(f"{kind} '{args.name}' does not encrypt its storage; set storage_encrypted=True and kms_key_id=<key ARN>.")
+
+def _kind(token: str) -> str:
+    """'RDS instance', 'Neptune cluster', ... from a type token."""
+    module, name = token.split(":")[1].split("/")
+    service = {"rds": "RDS", "docdb": "DocumentDB", "neptune": "Neptune"}.get(module, module)
+    return f"{service} {'global cluster' if name == 'globalCluster' else name.lower()}"
+
+
+def _database_source(database, databases) -> tuple:
+    """(input name, in-stack source database or None) for a replica or global-cluster member; (None, None)."""
+    for prop in SOURCE_INPUTS:
+        value = get(database.props, prop)
+        if not has_value(value) or (
+            prop == "globalClusterIdentifier" and database.resource_type.endswith("globalCluster:GlobalCluster")
+        ):
+            continue
+        urns = {d.urn for d in databases}
+        linked_sources = [d for d in database.property_dependencies.get(prop, []) if d.urn in urns]
+        if linked_sources:
+            return prop, linked_sources[0]
+        for other in databases:
+            ids = [known(lambda o=other, k=k: get(o.props, k), None) for k in IDENTIFIER_INPUTS]
+            if any(isinstance(i, str) and i and (value == i or str(value).endswith(f":{i}")) for i in ids):
+                return prop, other
+        return prop, None
+    return None, None
+
+
+def _storage_encrypted(database, databases, seen=()) -> bool:
+    """Whether a database's storage ends up encrypted, following replicas to the source they copy."""
+    props = database.props
+    if is_true(props.get("storageEncrypted")) or props.get("engineMode") == "serverless":
+        return True  # Aurora Serverless v1 is always encrypted
+    prop, source = _database_source(database, databases)
+    if prop is None:
+        return False
+    if prop != "globalClusterIdentifier" and has_value(props.get("kmsKeyId")):
+        return True  # a replica given a key (required across regions) is encrypted with it
+    if source is None:
+        return True  # the source lives in another stack, which this pack judges there
+    return source.urn in seen or _storage_encrypted(source, databases, (*seen, database.urn))
+
+
+def check_database_storage_encrypted(args, report, cfg):
+    databases = of_type(args.resources, DATABASE_STORAGE_TYPES)
+    for database in databases:
+        encrypted = known(lambda d=database: _storage_encrypted(d, databases))
+        if encrypted is UNKNOWN:
+            continue
+        kind = _kind(database.resource_type)
+        if not encrypted:
+            _, source = known(lambda d=database: _database_source(d, databases), (None, None))
+            because = f" (it copies '{source.name}', which is unencrypted)" if source is not None else ""
+            report(
+                f"{kind} '{database.name}' does not encrypt its storage{because}; set storage_encrypted=True and "
+                "kms_key_id=<the stack's KMS key ARN>.",
+                database.urn,
+            )
+            continue
+        key = known(lambda d=database: get(d.props, "kmsKeyId"))
+        source_input = known(lambda d=database: _database_source(d, databases)[0])
+        if key is UNKNOWN or source_input is not None:
+            continue  # decided at deploy time, or a replica, whose key follows its source unless given
+        if problem := key_problem(key, cfg):
+            report(
+                f"{kind} '{database.name}' is encrypted, but {problem}; set kms_key_id to the stack's KMS key ARN.",
+                database.urn,
+            )
 
 
 def check_redshift_encrypted(args, report, cfg):
@@ -257,10 +334,18 @@ def check_redshift_namespace_kms(args, report, cfg):
         )
 
 
-def check_opensearch_encryption(args, report, cfg):
+def check_opensearch_at_rest(args, report, cfg):
+    if not is_true(get(args.props, "encryptAtRest", "enabled")):
+        report(
+            f"Search domain '{args.name}' does not encrypt its data at rest; set encrypt_at_rest={{'enabled': True, "
+            "'kms_key_id': <key ARN>}."
+        )
+    elif problem := key_problem(get(args.props, "encryptAtRest", "kmsKeyId"), cfg):
+        report(f"Search domain '{args.name}' encrypts at rest, but {problem}; set encrypt_at_rest.kms_key_id.")
+
+
+def check_opensearch_in_transit(args, report, cfg):
     props, problems = args.props, []
-    if not is_true(get(props, "encryptAtRest", "enabled")):
-        problems.append("encrypt_at_rest.enabled=True")
     if not is_true(get(props, "nodeToNodeEncryption", "enabled")):
         problems.append("node_to_node_encryption.enabled=True")
     if not is_true(get(props, "domainEndpointOptions", "enforceHttps")):
@@ -269,42 +354,160 @@ def check_opensearch_encryption(args, report, cfg):
     if has_value(tls) and tls not in cfg["allowedTlsPolicies"]:
         problems.append(f"domain_endpoint_options.tls_security_policy in {cfg['allowedTlsPolicies']} (is '{tls}')")
     if problems:
-        report(f"OpenSearch domain '{args.name}' is not fully encrypted; set {', '.join(problems)}.")
+        report(f"Search domain '{args.name}' sends data unencrypted; set {', '.join(problems)}.")
 
 
 # --- EBS -------------------------------------------------------------------------------------
 
+MAPPING_CARRIERS = carriers("block_device_mappings")  # launch templates, Image Builder recipes
+DEVICE_CARRIERS = {
+    token: carriers("root_block_device").get(token, []) + carriers("root_block_devices").get(token, [])
+    for token in {**carriers("root_block_device"), **carriers("root_block_devices")}
+}
+EBS_DEVICE_CARRIERS = carriers("ebs_block_devices")
+ENCRYPTED_FLAG_CARRIERS = carriers("encrypted")  # volumes, snapshot copies and imports, AMI copies
+ROOT_DEVICE_NAMES = ["/dev/xvda", "/dev/sda1"]
+ROOT_OPTION = {
+    "rootDeviceNames": string_list(
+        ROOT_DEVICE_NAMES, "Device names that are an AMI's root volume in a launch template's block_device_mappings."
+    )
+}
+
+
+class _AccountEbs:
+    """EBS encryption by default (and its key) set in this stack: it encrypts every volume nothing else does."""
+
+    def __init__(self, resources):
+        enabled = account_setting(
+            resources, EBS_ENCRYPTION_BY_DEFAULT, lambda r: is_true(get(r.props, "enabled", default=True))
+        )
+        self.unknown = enabled is UNKNOWN
+        self.encrypts = enabled is True
+        self.key = account_setting(resources, EBS_DEFAULT_KMS_KEY, lambda r: get(r.props, "keyArn"))
+
+    def problem(self, encrypted, key, cfg) -> str:
+        """'' when a volume with this `encrypted` flag and `key` ends up encrypted with an acceptable key (or when
+        that depends on account settings decided at deploy time)."""
+        if not is_true(encrypted):
+            if self.unknown:
+                return ""
+            if not self.encrypts:
+                return "unencrypted"
+        if not has_value(key) and self.key is UNKNOWN:
+            return ""
+        return key_problem(key if has_value(key) else self.key, cfg)
+
+
+def _report_volume(report, resource, where, problem, fix):
+    what = "is not encrypted" if problem == "unencrypted" else f"is encrypted, but {problem}"
+    report(f"'{resource.name}' ({resource.resource_type}): the volume at {where} {what}; {fix}", resource.urn)
+
 
 def check_launch_template_ebs(args, report, cfg):
-    mappings = as_list(args.props.get("blockDeviceMappings"))
-    if not mappings:
-        report(
-            f"Launch template '{args.name}' does not declare its root volume, so its encryption depends on the AMI; "
-            "add block_device_mappings=[{device_name: '/dev/xvda', ebs: {encrypted: 'true', volume_type: 'gp3'}}]."
+    account = _AccountEbs(args.resources)
+    for template in of_type(args.resources, sorted(MAPPING_CARRIERS)):
+        for path in MAPPING_CARRIERS[template.resource_type]:
+            mappings = known(lambda t=template, p=path: places(t.props, p + "[]"), [])
+            for where, mapping in mappings:
+                ebs = known(lambda m=mapping: get(m, "ebs"), UNKNOWN)
+                if ebs is None or ebs is UNKNOWN:
+                    continue
+                problem = known(lambda e=ebs: account.problem(get(e, "encrypted"), get(e, "kmsKeyId"), cfg), "")
+                if problem:
+                    device = known(lambda m=mapping: get(m, "deviceName"), "?")
+                    _report_volume(
+                        report,
+                        template,
+                        f"{snake(where)} ('{device}')",
+                        problem,
+                        "set ebs.encrypted='true' and ebs.kms_key_id=<the stack's KMS key ARN>.",
+                    )
+        if template.resource_type != LAUNCH_TEMPLATE:
+            continue
+        devices = known(lambda t=template: [get(m, "deviceName") for m in as_list(get(t.props, "blockDeviceMappings"))])
+        if devices is UNKNOWN or set(devices) & set(cfg["rootDeviceNames"]):
+            continue
+        problem = account.problem(None, None, cfg)
+        undeclared = (
+            f"Launch template '{template.name}' does not declare its root volume (no block_device_mappings entry "
+            f"for {cfg['rootDeviceNames']})"
         )
-    for mapping in mappings:
-        ebs = get(mapping, "ebs")
-        if ebs is not None and not is_true(get(ebs, "encrypted")):
+        declare = (
+            "block_device_mappings=[{device_name: '/dev/xvda', ebs: {encrypted: 'true', kms_key_id: <key ARN>, "
+            "volume_type: 'gp3'}}] (the AMI's root device name)"
+        )
+        if problem == "unencrypted":
             report(
-                f"Launch template '{args.name}' maps an unencrypted EBS volume at "
-                f"'{get(mapping, 'deviceName')}'; set ebs.encrypted='true' (and kms_key_id for a CMK)."
+                f"{undeclared}, so it keeps the AMI's unencrypted snapshot; add {declare}, or enable "
+                "aws.ebs.EncryptionByDefault with an aws.ebs.DefaultKmsKey.",
+                template.urn,
             )
+        elif problem:
+            report(
+                f"{undeclared}; EBS encryption by default encrypts it, but {problem}; add {declare}, or set "
+                "aws.ebs.DefaultKmsKey to the stack's key.",
+                template.urn,
+            )
+
+
+def _template_root_encrypted(instance, resources, cfg) -> bool:
+    """An instance that declares no root volume gets its launch template's root mapping, if that is encrypted."""
+    for template in linked(instance, "launchTemplate", [LAUNCH_TEMPLATE]):
+        for mapping in as_list(get(template.props, "blockDeviceMappings")):
+            if get(mapping, "deviceName") in cfg["rootDeviceNames"] and is_true(get(mapping, "ebs", "encrypted")):
+                return True
+    return False
+
+
+def _instance_volume_problems(instance, resources, account, cfg) -> list:
+    found = []
+    for path in DEVICE_CARRIERS.get(instance.resource_type, []):
+        for where, declared in places(instance.props, path):
+            devices = as_list(declared)  # one root_block_device, or a spot fleet spec's root_block_devices list
+            if not devices and not _template_root_encrypted(instance, resources, cfg):
+                if problem := account.problem(None, None, cfg):
+                    found.append((where, "undeclared" if problem == "unencrypted" else problem))
+            for device in devices:
+                if problem := account.problem(get(device, "encrypted"), get(device, "kmsKeyId"), cfg):
+                    found.append((where, problem))
+    for path in EBS_DEVICE_CARRIERS.get(instance.resource_type, []):
+        for where, device in places(instance.props, path + "[]"):
+            if problem := account.problem(get(device, "encrypted"), get(device, "kmsKeyId"), cfg):
+                found.append((where, problem))
+    return found
 
 
 def check_instance_ebs(args, report, cfg):
-    if not is_true(get(args.props, "rootBlockDevice", "encrypted")):
-        report(f"EC2 instance '{args.name}' has an unencrypted root volume; set root_block_device.encrypted=True.")
-    for device in as_list(args.props.get("ebsBlockDevices")):
-        if not is_true(get(device, "encrypted")):
-            report(
-                f"EC2 instance '{args.name}' has unencrypted EBS volume '{get(device, 'deviceName')}'; "
-                "set ebs_block_devices[].encrypted=True."
-            )
+    account = _AccountEbs(args.resources)
+    types = sorted(set(DEVICE_CARRIERS) | set(EBS_DEVICE_CARRIERS))
+    for instance in of_type(args.resources, types):
+        for where, problem in known(lambda i=instance: _instance_volume_problems(i, args.resources, account, cfg), []):
+            if problem == "undeclared":
+                report(
+                    f"'{instance.name}' ({instance.resource_type}) does not declare its root volume ({snake(where)}), "
+                    "so it keeps the AMI's unencrypted snapshot; set root_block_device={'encrypted': True, "
+                    "'kms_key_id': <key ARN>}, launch it from a launch template that encrypts its root mapping, or "
+                    "enable aws.ebs.EncryptionByDefault.",
+                    instance.urn,
+                )
+            else:
+                _report_volume(
+                    report,
+                    instance,
+                    snake(where),
+                    problem,
+                    "set encrypted=True and kms_key_id=<the stack's KMS key ARN>.",
+                )
 
 
 def check_ebs_volume(args, report, cfg):
-    if not is_true(args.props.get("encrypted")):
-        report(f"EBS volume '{args.name}' is not encrypted; set encrypted=True (and kms_key_id for a CMK).")
+    account = _AccountEbs(args.resources)
+    for volume in of_type(args.resources, sorted(ENCRYPTED_FLAG_CARRIERS)):
+        problem = known(lambda v=volume: account.problem(get(v.props, "encrypted"), get(v.props, "kmsKeyId"), cfg), "")
+        if problem:
+            _report_volume(
+                report, volume, "'encrypted'", problem, "set encrypted=True and kms_key_id=<the stack's KMS key ARN>."
+            )
 
 
 # --- Load balancer listeners -----------------------------------------------------------------
@@ -317,48 +520,91 @@ def check_listener_tls(args, report, cfg):
     policy = args.props.get("sslPolicy")
     if policy not in cfg["allowedSslPolicies"]:
         report(
-            f"{protocol} listener '{args.name}' uses TLS policy '{policy or 'the AWS default'}'; set ssl_policy to "
-            f"one of {cfg['allowedSslPolicies']}."
+            f"{protocol} listener '{args.name}' uses TLS policy '{policy or 'ELBSecurityPolicy-2016-08 (the default)'}'"
+            f"; set ssl_policy to one of {cfg['allowedSslPolicies']}."
         )
 
 
-def check_listener_http_redirect(args, report, cfg):
-    if str(args.props.get("protocol") or "").upper() != "HTTP" or cfg["allowPlainHttp"]:
+def _redirects_to_https(action) -> bool:
+    return get(action, "type") == "redirect" and str(get(action, "redirect", "protocol") or "").upper() == "HTTPS"
+
+
+REDIRECT_FIX = (
+    "default_actions=[{type: 'redirect', redirect: {protocol: 'HTTPS', port: '443', status_code: 'HTTP_301'}}]"
+)
+
+
+def _listener_problem(listener, cfg) -> str:
+    protocol = str(get(listener.props, "protocol") or "").upper()
+    port = as_number(get(listener.props, "port"))
+    if port == 80 and protocol not in ("HTTP", ""):
+        return (
+            f"listens on port 80 with {protocol}, where clients speak plain HTTP; serve {protocol} on 443 and make "
+            f"the port-80 listener an HTTP listener with {REDIRECT_FIX}"
+        )
+    if protocol != "HTTP" or cfg["allowPlainHttp"]:
+        return ""
+    actions = as_list(get(listener.props, "defaultActions"))
+    if len(actions) == 1 and _redirects_to_https(actions[0]):
+        return ""
+    what = "has no default action" if not actions else f"has {len(actions)} default actions that do not all redirect"
+    return f"serves traffic in clear text (HTTP listener that {what}); make its only default action {REDIRECT_FIX}"
+
+
+def check_https_redirect(args, report, cfg):
+    for listener in of_type(args.resources, LB_LISTENERS):
+        if problem := known(lambda r=listener: _listener_problem(r, cfg), ""):
+            report(f"Listener '{listener.name}' {problem}.", listener.urn)
+    if cfg["allowPlainHttp"]:
         return
-    actions = as_list(args.props.get("defaultActions"))
-    redirect_to_https = (
-        len(actions) == 1
-        and get(actions[0], "type") == "redirect"
-        and str(get(actions[0], "redirect", "protocol") or "").upper() == "HTTPS"
-    )
-    if not redirect_to_https:
-        report(
-            f"HTTP listener '{args.name}' serves traffic in clear text; make its only default action a redirect: "
-            "default_actions=[{type: 'redirect', redirect: {protocol: 'HTTPS', port: '443', "
-            "status_code: 'HTTP_301'}}]."
-        )
+    for rule in of_type(args.resources, LB_LISTENER_RULES):
+        for listener in linked(rule, "listenerArn", LB_LISTENERS):
+            if known(lambda r=listener: str(get(r.props, "protocol") or "").upper(), "") != "HTTP":
+                continue
+            actions = known(lambda r=rule: as_list(get(r.props, "actions")), UNKNOWN)
+            if actions is not UNKNOWN and not (actions and all(_redirects_to_https(a) for a in actions)):
+                report(
+                    f"Listener rule '{rule.name}' serves requests of the HTTP listener '{listener.name}' in clear "
+                    "text; "
+                    "attach it to the HTTPS listener, or make its only action a redirect to HTTPS.",
+                    rule.urn,
+                )
+    for elb in of_type(args.resources, CLASSIC_ELB):
+        for index, item in enumerate(known(lambda e=elb: as_list(get(e.props, "listeners")), [])):
+            if known(lambda i=item: str(get(i, "lbProtocol") or "").lower(), "") == "http":
+                report(
+                    f"Classic load balancer '{elb.name}' serves listeners[{index}] over plain HTTP and cannot "
+                    "redirect; "
+                    "set lb_protocol='https' with an ssl_certificate_id, or move to an Application Load Balancer "
+                    "(aws.lb.LoadBalancer) with an HTTP-to-HTTPS redirect.",
+                    elb.urn,
+                )
 
+
+KEY_OPTIONS = key_options()
 
 POLICIES = [
     stack_policy(
         "s3-bucket-require-sse-kms",
-        "Every S3 bucket has a BucketServerSideEncryptionConfiguration using SSE-KMS (SSE-S3 only for log sinks).",
+        "Every S3 bucket (Bucket, BucketV2) is encrypted with SSE-KMS by a linked encryption configuration or its "
+        "inline one (SSE-S3 only for log sinks).",
         check_bucket_sse,
-        config=SSE_S3_OPTION,
+        config={**SSE_S3_OPTION, **KEY_OPTIONS},
     ),
     resource_policy(
         "s3-sse-configuration-require-kms",
-        "S3 server-side encryption configurations use aws:kms (optionally with a customer-managed key).",
-        [S3_SSE],
+        "S3 server-side encryption configurations (and their V2 type) use aws:kms (optionally with a "
+        "customer-managed key).",
+        S3_SSE_TYPES,
         check_sse_configuration,
-        config={**CMK_OPTION, **SSE_S3_OPTION},
+        config={**KEY_OPTIONS, **SSE_S3_OPTION},
     ),
     resource_policy(
         "kinesis-stream-require-kms",
         "Kinesis streams are encrypted with KMS.",
         [KINESIS_STREAM],
         check_kinesis_kms,
-        config=CMK_OPTION,
+        config=KEY_OPTIONS,
     ),
     resource_policy(
         "dynamodb-table-require-sse",
@@ -366,11 +612,12 @@ POLICIES = [
         [DYNAMODB_TABLE],
         check_dynamodb_sse,
     ),
-    resource_policy(
+    stack_policy(
         "rds-database-require-storage-encryption",
-        "RDS instances and Aurora clusters encrypt their storage.",
-        [RDS_INSTANCE, RDS_CLUSTER],
-        check_rds_storage_encrypted,
+        "RDS, Aurora, DocumentDB and Neptune instances and clusters encrypt their storage; a replica is judged by "
+        "its key or by the source it copies.",
+        check_database_storage_encrypted,
+        config=KEY_OPTIONS,
     ),
     resource_policy(
         "redshift-cluster-require-encryption",
@@ -386,9 +633,16 @@ POLICIES = [
     ),
     resource_policy(
         "opensearch-domain-require-encryption",
-        "OpenSearch domains encrypt at rest and node-to-node, and enforce HTTPS with a TLS 1.2+ policy.",
-        [OPENSEARCH_DOMAIN],
-        check_opensearch_encryption,
+        "OpenSearch and Elasticsearch domains encrypt their data at rest.",
+        OPENSEARCH_DOMAINS,
+        check_opensearch_at_rest,
+        config=KEY_OPTIONS,
+    ),
+    resource_policy(
+        "opensearch-domain-require-tls",
+        "OpenSearch and Elasticsearch domains encrypt node-to-node traffic and enforce HTTPS with a TLS 1.2+ policy.",
+        OPENSEARCH_DOMAINS,
+        check_opensearch_in_transit,
         config={
             "allowedTlsPolicies": string_list(
                 ["Policy-Min-TLS-1-2-2019-07", "Policy-Min-TLS-1-2-PFS-2023-10"],
@@ -396,37 +650,39 @@ POLICIES = [
             )
         },
     ),
-    resource_policy(
+    stack_policy(
         "ec2-launch-template-require-ebs-encryption",
-        "Launch templates declare their EBS volumes encrypted.",
-        [LAUNCH_TEMPLATE],
+        "Launch templates (and Image Builder recipes) encrypt every EBS mapping, and launch templates declare the "
+        "root volume, unless the stack enables EBS encryption by default.",
         check_launch_template_ebs,
+        config={**KEY_OPTIONS, **ROOT_OPTION},
     ),
-    resource_policy(
+    stack_policy(
         "ec2-instance-require-ebs-encryption",
-        "EC2 instances encrypt their root and EBS volumes.",
-        [EC2_INSTANCE],
+        "Instances, spot requests, spot fleets and launch configurations encrypt their root and EBS volumes "
+        "(declared, inherited from an encrypting launch template, or by EBS encryption by default).",
         check_instance_ebs,
+        config={**KEY_OPTIONS, **ROOT_OPTION},
     ),
-    resource_policy(
+    stack_policy(
         "ebs-volume-require-encryption",
-        "Standalone EBS volumes are encrypted.",
-        [EBS_VOLUME],
+        "EBS volumes, snapshot copies and imports, and AMI copies are encrypted.",
         check_ebs_volume,
+        config=KEY_OPTIONS,
     ),
     resource_policy(
         "sqs-queue-require-encryption",
         "SQS queues are encrypted with KMS or SQS-managed SSE.",
         [SQS_QUEUE],
         check_sqs_encryption,
-        config=CMK_OPTION,
+        config=KEY_OPTIONS,
     ),
     resource_policy(
         "sns-topic-require-kms",
         "SNS topics are encrypted with KMS.",
         [SNS_TOPIC],
         check_sns_kms,
-        config=CMK_OPTION,
+        config=KEY_OPTIONS,
     ),
     resource_policy(
         "cloudwatch-log-group-require-kms",
@@ -450,16 +706,16 @@ POLICIES = [
     ),
     resource_policy(
         "lb-listener-require-modern-tls",
-        "HTTPS/TLS load balancer listeners use an approved TLS 1.2+/1.3 security policy.",
-        [LB_LISTENER],
+        "HTTPS/TLS load balancer listeners (aws.lb and aws.alb) use an approved TLS security policy.",
+        LB_LISTENERS,
         check_listener_tls,
         config={"allowedSslPolicies": string_list(MODERN_LB_TLS_POLICIES, "Accepted ssl_policy values.")},
     ),
-    resource_policy(
+    stack_policy(
         "lb-listener-require-https-redirect",
-        "HTTP load balancer listeners only redirect to HTTPS.",
-        [LB_LISTENER],
-        check_listener_http_redirect,
+        "HTTP listeners (aws.lb and aws.alb) and the listener rules on them only redirect to HTTPS, port 80 speaks "
+        "HTTP, and classic load balancers have no HTTP listener.",
+        check_https_redirect,
         config={"allowPlainHttp": boolean(False, "Accept HTTP listeners that forward (no certificate available).")},
     ),
 ]

@@ -1,6 +1,11 @@
-"""Least-privilege IAM: no wildcard actions, no wildcard resources for data services, no public trust."""
+"""Least-privilege IAM: no wildcard actions, no wildcard resources for data services, no public trust, no
+AWS-managed policies whose grants the pack cannot review."""
+
+import re
 
 from pulumi_policy import Severity
+from snowplow_aws_types import carriers
+from snowplow_documents import arn_scope_problem, unrestricted_public_statements
 from snowplow_policy_util import (
     IAM_GROUP_POLICY,
     IAM_POLICY,
@@ -10,10 +15,12 @@ from snowplow_policy_util import (
     as_list,
     boolean,
     get,
-    is_public_principal,
+    is_true,
     json_document,
     matches_any,
+    places,
     resource_policy,
+    snake,
     statements,
     str_list,
     string_list,
@@ -124,10 +131,23 @@ def check_wildcard_actions(args, report, cfg):
             )
 
 
+def _broad_resources(statement: dict, cfg: dict) -> list:
+    """Why each Resource entry of a statement reaches beyond named resources ("*", wildcard ARN segments)."""
+    if "NotResource" in statement:
+        return [f"NotResource {str_list(statement['NotResource'])} (every other resource)"]
+    problems = []
+    for entry in str_list(statement.get("Resource")):
+        problem = arn_scope_problem(entry)
+        if problem and not matches_any(entry, cfg["allowedResources"]):
+            problems.append(problem)
+    return problems
+
+
 def check_wildcard_resources(args, report, cfg):
     services = {s.lower() for s in cfg["dataServices"]}
     for label, statement in _allow_statements(args, report):
-        if "*" not in str_list(statement.get("Resource")) and "NotResource" not in statement:
+        broad = _broad_resources(statement, cfg)
+        if not broad:
             continue
         offending = [
             action
@@ -136,23 +156,68 @@ def check_wildcard_resources(args, report, cfg):
         ]
         if offending:
             report(
-                f"IAM {label} of '{args.name}' allows data actions {offending} on Resource '*'; scope them to the "
-                "stack's ARNs (streams, tables, bucket/prefix, key, log group)."
+                f"IAM {label} of '{args.name}' allows data actions {offending} on {', '.join(broad)}; name the "
+                "stack's resources in full (stream, table, bucket/prefix, key, log group ARNs); a wildcard may only "
+                "follow a literal resource name, as in arn:aws:s3:::<bucket>/<prefix>/*."
             )
 
 
 def check_public_trust(args, report, cfg):
-    document = json_document(args.props.get("assumeRolePolicy"), "assumeRolePolicy")
-    if args.props.get("assumeRolePolicy") is not None and document is None:
+    raw = args.props.get("assumeRolePolicy")
+    document = json_document(raw, "assumeRolePolicy")
+    if raw is not None and document is None:
         report(f"IAM role '{args.name}' has an assume-role policy that is not valid JSON; fix the document.")
-    for statement in statements(document):
-        if statement.get("Effect") != "Allow" or statement.get("Condition"):
-            continue
-        if is_public_principal(statement.get("Principal")):
-            report(
-                f"IAM role '{args.name}' can be assumed by any AWS principal (Principal '*'); trust a specific "
-                "service (e.g. ec2.amazonaws.com) or account, or add a restricting Condition."
-            )
+    if unrestricted_public_statements(document):
+        report(
+            f"IAM role '{args.name}' can be assumed by any AWS principal (Principal '*' or NotPrincipal without a "
+            "condition on aws:PrincipalOrgID, aws:PrincipalAccount, aws:PrincipalArn, aws:SourceArn or "
+            "aws:SourceAccount); trust a specific service (e.g. ec2.amazonaws.com) or account instead."
+        )
+
+
+# --- KMS key policies ------------------------------------------------------------------------
+
+KEY_POLICY_TYPES = sorted(carriers("bypass_policy_lockout_safety_check"))  # keys, external/replica keys, KeyPolicy
+
+
+def check_key_policy_public(args, report, cfg):
+    raw = args.props.get("policy")
+    document = json_document(raw, "policy")
+    if raw is not None and document is None:
+        report(f"Key policy of '{args.name}' is not valid JSON, so it cannot be reviewed; fix the document.")
+    for statement in unrestricted_public_statements(document):
+        report(
+            f"Key policy of '{args.name}' allows {str_list(statement.get('Action'))} to everyone (Principal '*' or "
+            "NotPrincipal) without a condition that names who (kms:CallerAccount, kms:ViaService, "
+            "aws:PrincipalOrgID, aws:PrincipalAccount, aws:SourceArn, ...); name the account or service principals."
+        )
+
+
+def check_key_policy_lockout_check(args, report, cfg):
+    if is_true(args.props.get("bypassPolicyLockoutSafetyCheck")):
+        report(
+            f"'{args.name}' ({args.resource_type}) bypasses the key policy lockout safety check, so a policy that "
+            "locks everyone out of the key is accepted; remove bypass_policy_lockout_safety_check."
+        )
+
+
+# --- Attached policies -----------------------------------------------------------------------
+
+ATTACHMENT_CARRIERS = {**carriers("policy_arn"), **carriers("policy_arns"), **carriers("managed_policy_arns")}
+_AWS_MANAGED = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/")
+
+
+def check_aws_managed_policies(args, report, cfg):
+    for path in ATTACHMENT_CARRIERS[args.resource_type]:
+        for where, value in places(args.props, path):
+            for arn in str_list(as_list(value)):
+                if _AWS_MANAGED.match(arn) and not matches_any(arn, cfg["allowedPolicies"]):
+                    report(
+                        f"'{args.name}' attaches the AWS-managed policy '{arn}' ({snake(where)}); its grants change "
+                        "without review and usually reach every resource of a service. Attach a policy of your "
+                        "own with the exact actions and ARNs the workload needs (or list the policy in "
+                        "allowedPolicies after reviewing it)."
+                    )
 
 
 POLICIES = [
@@ -169,7 +234,8 @@ POLICIES = [
     ),
     resource_policy(
         "iam-policy-forbid-wildcard-resources",
-        "IAM identity policies do not allow data-service actions on Resource '*'.",
+        "IAM identity policies name the resources of data-service actions: no Resource '*', NotResource or ARN "
+        "with a wildcard in any segment before the resource name.",
         IDENTITY_POLICY_TYPES,
         check_wildcard_resources,
         config={
@@ -177,14 +243,40 @@ POLICIES = [
             "allowedActions": string_list(
                 WILDCARD_RESOURCE_ALLOWLIST, "Actions (glob patterns) accepted on Resource '*'."
             ),
+            "allowedResources": string_list([], "Resource ARNs (globs) accepted even though they are wildcards."),
         },
         severity=Severity.HIGH,
     ),
     resource_policy(
         "iam-role-forbid-public-trust",
-        "IAM roles cannot be assumed by Principal '*' without a condition.",
+        "IAM roles cannot be assumed by Principal '*' (or NotPrincipal) without a condition that names the org, "
+        "account, principal or source.",
         [IAM_ROLE],
         check_public_trust,
         severity=Severity.CRITICAL,
+    ),
+    resource_policy(
+        "kms-key-policy-forbid-public-access",
+        "KMS key policies (keys, external and replica keys, KeyPolicy) grant nothing to Principal '*' without a "
+        "condition that names the account, org, service or source.",
+        KEY_POLICY_TYPES,
+        check_key_policy_public,
+        severity=Severity.CRITICAL,
+    ),
+    resource_policy(
+        "kms-key-forbid-lockout-check-bypass",
+        "KMS keys and key policies keep the policy lockout safety check.",
+        KEY_POLICY_TYPES,
+        check_key_policy_lockout_check,
+        severity=Severity.MEDIUM,
+    ),
+    resource_policy(
+        "iam-identity-forbid-aws-managed-policies",
+        "Roles, users, groups and permission sets get no AWS-managed policy (attachments, exclusive attachments, "
+        "managed_policy_arns): their grants cannot be reviewed here.",
+        sorted(ATTACHMENT_CARRIERS),
+        check_aws_managed_policies,
+        config={"allowedPolicies": string_list([], "AWS-managed policy ARNs (globs) accepted after review.")},
+        severity=Severity.HIGH,
     ),
 ]

@@ -1,43 +1,52 @@
 """Network exposure and host hardening: security groups, IMDSv2, public IPs, public databases, S3 access,
 load balancer hardening, secrets in user data and SSM."""
 
+import ipaddress
 import re
 
 from pulumi_policy import Severity
+from snowplow_aws_types import carriers
+from snowplow_documents import unrestricted_public_statements
 from snowplow_policy_util import (
     ADVISORY,
+    CLASSIC_ELB,
     DEFAULT_SECURITY_GROUP,
     EC2_INSTANCE,
+    EIP,
+    EIP_ASSOCIATION,
+    INSTANCE_METADATA_DEFAULTS,
     LAUNCH_TEMPLATE,
-    LB,
-    RDS_CLUSTER,
-    RDS_CLUSTER_INSTANCE,
-    RDS_INSTANCE,
-    REDSHIFT_CLUSTER,
-    REDSHIFT_WORKGROUP,
-    S3_BUCKET,
+    LBS,
+    OPENSEARCH_DOMAINS,
+    S3_ACCOUNT_PUBLIC_ACCESS_BLOCK,
+    S3_ACL_TYPES,
     S3_BUCKET_POLICY,
+    S3_BUCKETS,
     S3_PUBLIC_ACCESS_BLOCK,
     SECURITY_GROUP,
     SG_INGRESS_RULE,
     SG_RULE,
     SSM_PARAMETER,
+    SUBNET,
     UNKNOWN,
+    account_setting,
     as_list,
     as_number,
     boolean,
     bucket_children,
     decode_user_data,
     get,
+    has_value,
+    integer,
     integer_list,
-    is_public_cidr,
-    is_public_principal,
     is_true,
     json_document,
     known,
     linked,
     of_type,
+    places,
     resource_policy,
+    snake,
     stack_policy,
     statements,
     str_list,
@@ -49,11 +58,65 @@ from snowplow_policy_util import (
 
 GROUP_TYPES = (SECURITY_GROUP, DEFAULT_SECURITY_GROUP)
 
+# Address space that is not reachable from the internet; it never counts as public exposure.
+NON_PUBLIC = {
+    4: [
+        ipaddress.ip_network(n)
+        for n in (
+            "0.0.0.0/8",
+            "10.0.0.0/8",
+            "100.64.0.0/10",
+            "127.0.0.0/8",
+            "169.254.0.0/16",
+            "172.16.0.0/12",
+            "192.0.0.0/24",
+            "192.0.2.0/24",
+            "192.168.0.0/16",
+            "198.18.0.0/15",
+            "198.51.100.0/24",
+            "203.0.113.0/24",
+            "224.0.0.0/3",
+        )
+    ],
+    6: [
+        ipaddress.ip_network(n)
+        for n in ("::/127", "::ffff:0:0/96", "100::/64", "2001:db8::/32", "fc00::/7", "fe80::/10", "ff00::/8")
+    ],
+}
+
+
+def _public_part(network) -> list:
+    """`network` minus the non-public ranges, as a list of networks."""
+    parts = [network]
+    for reserved in NON_PUBLIC[network.version]:
+        kept = []
+        for part in parts:
+            if part.subnet_of(reserved):
+                continue
+            kept += list(part.address_exclude(reserved)) if reserved.subnet_of(part) else [part]
+        parts = kept
+    return parts
+
+
+def public_addresses(cidrs) -> dict:
+    """{4: n, 6: n}: how many internet addresses the union of `cidrs` spans (unparseable entries are ignored)."""
+    networks = {4: [], 6: []}
+    for cidr in cidrs:
+        try:
+            network = ipaddress.ip_network(str(cidr).strip(), strict=False)
+        except ValueError:
+            continue
+        networks[network.version].append(network)
+    return {
+        version: sum(p.num_addresses for n in ipaddress.collapse_addresses(nets) for p in _public_part(n))
+        for version, nets in networks.items()
+    }
+
 
 def _load_balancer_security_groups(resources) -> set:
     """URNs of security groups attached to a load balancer (via its securityGroups input)."""
     urns = set()
-    for lb in of_type(resources, LB):
+    for lb in of_type(resources, LBS, CLASSIC_ELB):
         groups = [d for d in lb.property_dependencies.get("securityGroups", []) if d.resource_type in GROUP_TYPES]
         groups = groups or [d for d in lb.dependencies if d.resource_type in GROUP_TYPES]
         urns.update(g.urn for g in groups)
@@ -95,7 +158,7 @@ def _ingress_entries(resources) -> list:
     Rules with unknown values are skipped; they are checked again once the values are known.
     """
     entries = []
-    for sg in of_type(resources, *GROUP_TYPES):
+    for sg in of_type(resources, GROUP_TYPES):
         for rule in known(lambda s=sg: _inline_rules(s), []):
             entries.append((sg, sg) + rule)
     for rule in of_type(resources, SG_INGRESS_RULE, SG_RULE):
@@ -106,109 +169,283 @@ def _ingress_entries(resources) -> list:
     return entries
 
 
-def _only_allowed_tcp_ports(protocol, from_port, to_port, allowed) -> bool:
-    if str(protocol).lower() not in ("tcp", "6"):
-        return False
+def _all_protocols(protocol) -> bool:
+    return str(protocol).lower() in ("-1", "all")
+
+
+PROTOCOL_NAMES = {"6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
+
+
+def _port_range(protocol, from_port, to_port) -> tuple:
+    """(protocol, low, high) with "all traffic" as ("-1", 0, 65535) and protocol numbers as names."""
+    if _all_protocols(protocol):
+        return "-1", 0, 65535
     low, high = as_number(from_port), as_number(to_port)
-    if low is None or high is None or high < low or high - low > len(allowed):
+    low = 0 if low is None or low < 0 else low
+    high = 65535 if high is None or high < 0 else high
+    name = str(protocol).lower()
+    return PROTOCOL_NAMES.get(name, name), low, high
+
+
+def _covers(outer: tuple, inner: tuple) -> bool:
+    return (outer[0] == "-1" or outer[0] == inner[0]) and outer[1] <= inner[1] and outer[2] >= inner[2]
+
+
+def _only_allowed_tcp_ports(ports: tuple, allowed) -> bool:
+    protocol, low, high = ports
+    if protocol != "tcp" or high < low or high - low > len(allowed):
         return False
     return all(port in allowed for port in range(int(low), int(high) + 1))
 
 
-def _describe_ports(protocol, from_port, to_port) -> str:
-    if str(protocol).lower() in ("-1", "all"):
+def _describe_ports(ports: tuple) -> str:
+    protocol, low, high = ports
+    if protocol == "-1":
         return "all traffic"
-    low, high = as_number(from_port), as_number(to_port)
-    if low is None:
+    if (low, high) == (0, 65535):
         return f"{protocol} (all ports)"
-    if high is None or high == low:
-        return f"{protocol} port {low:g}"
-    return f"{protocol} ports {low:g}-{high:g}"
+    return f"{protocol} port {low:g}" if high == low else f"{protocol} ports {low:g}-{high:g}"
+
+
+def _too_public(addresses: dict, cfg) -> bool:
+    return addresses[4] > 2 ** (32 - cfg["broadestPublicPrefixIpv4"]) or addresses[6] > 2 ** (
+        128 - cfg["broadestPublicPrefixIpv6"]
+    )
 
 
 def check_public_ingress(args, report, cfg):
     lb_groups = _load_balancer_security_groups(args.resources)
     allowed = set(cfg["allowedPublicPorts"])
+    by_group: dict = {}
     for sg, blame, protocol, from_port, to_port, cidrs in _ingress_entries(args.resources):
-        public = [c for c in cidrs if is_public_cidr(c)]
-        if not public:
-            continue
-        on_lb = sg is not None and sg.urn in lb_groups
-        if on_lb and _only_allowed_tcp_ports(protocol, from_port, to_port, allowed):
-            continue
-        where = f"Security group '{sg.name}'" if sg is not None else f"Security group rule '{blame.name}'"
-        report(
-            f"{where} allows {_describe_ports(protocol, from_port, to_port)} from {', '.join(public)}; only load "
-            f"balancer security groups may be open to the internet, on tcp {sorted(allowed)}. Restrict the source "
-            "to a trusted CIDR or security group (use SSM Session Manager instead of public SSH).",
-            blame.urn,
-        )
+        key = sg.urn if sg is not None else blame.urn
+        by_group.setdefault(key, []).append((sg, blame, _port_range(protocol, from_port, to_port), cidrs))
+    reported = set()
+    for entries in by_group.values():
+        for sg, blame, ports, _ in entries:
+            # Every rule of the group that admits these ports adds its sources: 0.0.0.0/1 + 128.0.0.0/1 is 0.0.0.0/0.
+            cidrs = sorted({str(c) for _, _, other, more in entries if _covers(other, ports) for c in more})
+            addresses = public_addresses(cidrs)
+            if not _too_public(addresses, cfg):
+                continue
+            if sg is not None and sg.urn in lb_groups and _only_allowed_tcp_ports(ports, allowed):
+                continue
+            where = f"Security group '{sg.name}'" if sg is not None else f"Security group rule '{blame.name}'"
+            message = (
+                f"{where} opens {_describe_ports(ports)} to {addresses[4] + addresses[6]:,} internet addresses "
+                f"({', '.join(cidrs)}), more than a /{cfg['broadestPublicPrefixIpv4']} (IPv4) or "
+                f"/{cfg['broadestPublicPrefixIpv6']} (IPv6); only load balancer security groups may be open to the "
+                f"internet, on tcp {sorted(allowed)}. Restrict the source to a trusted CIDR or security group (use "
+                "SSM Session Manager instead of public SSH)."
+            )
+            if (blame.urn, message) not in reported:
+                reported.add((blame.urn, message))
+                report(message, blame.urn)
 
 
 # --- Instances and launch templates ----------------------------------------------------------
 
-
-def _imdsv2_problem(metadata_options) -> str:
-    if get(metadata_options, "httpEndpoint") == "disabled":
-        return ""
-    tokens = get(metadata_options, "httpTokens")
-    return "" if tokens == "required" else f"metadata_options.http_tokens is '{tokens or 'optional'}'"
+IMDS_CARRIERS = {t: p for t, p in carriers("http_tokens").items() if t != INSTANCE_METADATA_DEFAULTS}
+INSTANCE_TYPES = {EC2_INSTANCE, "aws:ec2/spotInstanceRequest:SpotInstanceRequest"}
+IMDS_INSTANCES = sorted(t for t in IMDS_CARRIERS if t in INSTANCE_TYPES)
+IMDS_TEMPLATES = sorted(t for t in IMDS_CARRIERS if t not in INSTANCE_TYPES)
 
 
-def check_launch_template_imdsv2(args, report, cfg):
-    if problem := _imdsv2_problem(args.props.get("metadataOptions")):
-        report(f"Launch template '{args.name}' allows IMDSv1 ({problem}); set metadata_options.http_tokens='required'.")
+def _account_requires_tokens(resources) -> bool:
+    """The stack sets the region's instance metadata defaults to IMDSv2 only."""
+    tokens = account_setting(resources, INSTANCE_METADATA_DEFAULTS, lambda r: get(r.props, "httpTokens"))
+    return tokens is UNKNOWN or tokens == "required"  # unknown until deploy: judged then
+
+
+def _imds_problem(resource, path, account_default: bool) -> str:
+    """'' when metadata tokens are required (or the endpoint is off) for instances launched from `resource`."""
+    container_path = path.rsplit(".", 1)[0]
+    for where, options in places(resource.props, container_path):
+        if get(options, "httpEndpoint") == "disabled":
+            continue
+        tokens = get(options, "httpTokens")
+        if tokens == "required" or (tokens is None and account_default):
+            continue
+        return f"{snake(where)}.http_tokens is '{tokens or 'optional'}'"
+    return ""
+
+
+def _template_requires_tokens(instance, account_default: bool) -> bool:
+    return any(
+        not _imds_problem(template, "metadataOptions.httpTokens", account_default)
+        for template in linked(instance, "launchTemplate", [LAUNCH_TEMPLATE])
+    )
+
+
+def check_template_imdsv2(args, report, cfg):
+    account_default = known(lambda: _account_requires_tokens(args.resources), False)
+    for template in of_type(args.resources, IMDS_TEMPLATES):
+        for path in IMDS_CARRIERS[template.resource_type]:
+            if problem := known(lambda t=template, p=path: _imds_problem(t, p, account_default), ""):
+                report(
+                    f"'{template.name}' ({template.resource_type}) launches instances that accept IMDSv1 ({problem}); "
+                    f"set {snake(path.rsplit('.', 1)[0])}.http_tokens='required'.",
+                    template.urn,
+                )
 
 
 def check_instance_imdsv2(args, report, cfg):
-    if problem := _imdsv2_problem(args.props.get("metadataOptions")):
-        report(f"EC2 instance '{args.name}' allows IMDSv1 ({problem}); set metadata_options.http_tokens='required'.")
-
-
-def check_launch_template_public_ip(args, report, cfg):
-    if cfg["allowPublicIp"]:
-        return
-    for interface in as_list(args.props.get("networkInterfaces")):
-        if is_true(get(interface, "associatePublicIpAddress")):
-            report(
-                f"Launch template '{args.name}' gives instances a public IP; set network_interfaces[]."
-                "associate_public_ip_address='false' and run the instances in private subnets behind the load "
-                "balancer / NAT."
-            )
-
-
-def check_instance_public_ip(args, report, cfg):
-    if not cfg["allowPublicIp"] and is_true(args.props.get("associatePublicIpAddress")):
+    account_default = known(lambda: _account_requires_tokens(args.resources), False)
+    for instance in of_type(args.resources, IMDS_INSTANCES):
+        problem = known(lambda i=instance: _imds_problem(i, "metadataOptions.httpTokens", account_default), "")
+        if not problem:
+            continue
+        declared = known(lambda i=instance: get(i.props, "metadataOptions") is not None, True)
+        from_template = known(lambda i=instance: _template_requires_tokens(i, account_default))
+        if not declared and (from_template is UNKNOWN or from_template):
+            continue  # launched from a template that requires tokens (or whose setting is decided at deploy time)
         report(
-            f"EC2 instance '{args.name}' gets a public IP; set associate_public_ip_address=False and place it in a "
-            "private subnet."
+            f"'{instance.name}' ({instance.resource_type}) accepts IMDSv1 ({problem}); set "
+            "metadata_options.http_tokens='required' (or launch it from a template that does).",
+            instance.urn,
         )
 
 
-SECRET_PATTERNS = [
+PUBLIC_IP_CARRIERS = carriers("associate_public_ip_address")
+PUBLIC_IP_TEMPLATES = sorted(t for t in PUBLIC_IP_CARRIERS if t not in INSTANCE_TYPES)
+PUBLIC_IP_INSTANCES = sorted(t for t in PUBLIC_IP_CARRIERS if t in INSTANCE_TYPES)
+
+
+def check_template_public_ip(args, report, cfg):
+    if cfg["allowPublicIp"]:
+        return
+    for path in PUBLIC_IP_CARRIERS[args.resource_type]:
+        for where, value in places(args.props, path):
+            if is_true(value):
+                report(
+                    f"'{args.name}' ({args.resource_type}) gives its instances a public IP ({snake(where)}); set it "
+                    "to false and run the instances in private subnets behind the load balancer / NAT."
+                )
+
+
+def _subnet_maps_public_ips(instance) -> bool:
+    return any(is_true(get(s.props, "mapPublicIpOnLaunch")) for s in linked(instance, "subnetId", [SUBNET]))
+
+
+EIP_TARGETS = ("instance", "networkInterface", "instanceId", "networkInterfaceId")
+
+
+def check_instance_public_ip(args, report, cfg):
+    if cfg["allowPublicIp"]:
+        return
+    for instance in of_type(args.resources, PUBLIC_IP_INSTANCES):
+        flag = known(lambda i=instance: get(i.props, "associatePublicIpAddress"), False)
+        if is_true(flag) or (flag is None and known(lambda i=instance: _subnet_maps_public_ips(i), False)):
+            why = "associate_public_ip_address=True" if is_true(flag) else "its subnet maps public IPs on launch"
+            report(
+                f"'{instance.name}' ({instance.resource_type}) gets a public IP ({why}); set "
+                "associate_public_ip_address=False and place it in a private subnet.",
+                instance.urn,
+            )
+    for eip in of_type(args.resources, EIP, EIP_ASSOCIATION):
+        targets = [k for k in EIP_TARGETS if known(lambda e=eip, k=k: has_value(get(e.props, k)), False)]
+        if targets:
+            target = targets[0]
+            report(
+                f"'{eip.name}' ({eip.resource_type}) gives an instance or network interface a public IP "
+                f"({snake(target)}); keep instances private behind the load balancer / NAT (Elastic IPs belong on "
+                "NAT gateways and load balancers).",
+                eip.urn,
+            )
+
+
+# --- Credentials in user data ----------------------------------------------------------------
+
+USER_DATA_CARRIERS = {
+    token: carriers("user_data").get(token, []) + carriers("user_data_base64").get(token, [])
+    for token in {**carriers("user_data"), **carriers("user_data_base64")}
+}
+
+# Credential formats recognisable by themselves, wherever they appear.
+CREDENTIAL_PATTERNS = [
     r"-----BEGIN [A-Z ]*PRIVATE KEY-----",
-    r"\b(AKIA|ASIA)[0-9A-Z]{16}\b",
-    r"(?i)aws_secret_access_key\s*[=:]",
-    r"(?i)(password|passwd|secret|api_?key|private_?key|token)[\"']?\s*[:=]\s*[\"']?(?![$({<`])[^\s\"',}]{8,}",
+    r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",
+    r"\bgh[pousr]_[A-Za-z0-9]{36,}\b",
+    r"\bgithub_pat_[A-Za-z0-9_]{22,}\b",
+    r"\bglpat-[A-Za-z0-9_-]{20,}\b",
+    r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b",
+    r"\b[sr]k_live_[A-Za-z0-9]{16,}\b",
+    r"\bAIza[0-9A-Za-z_-]{35}\b",
+    r"\bnpm_[A-Za-z0-9]{36}\b",
+    r"\bdckr_pat_[A-Za-z0-9_-]{20,}\b",
+    r"\bhf_[A-Za-z0-9]{30,}\b",
+    r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{32,}\b",
+    r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b",
+    r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
 ]
+_SECRET_WORDS = (
+    r"password|passwd|pwd|secret|api[_-]?key|apikey|private[_-]?key|access[_-]?key|token|client[_-]?secret|"
+    r"credentials?"
+)
+# A secret-named key (its name ends in one of the words) assigned a value: KEY=v, key: v, "key": "v", key = v.
+_ASSIGNMENT = re.compile(
+    rf"(?i)(?<![A-Za-z0-9])[A-Za-z0-9_.-]*?(?:{_SECRET_WORDS})[\"']?\s*(?::=|=>|=|:)\s*(?P<value>\S.*)"
+)
+# Command-line options that take a credential: --password x, --token=x, docker login -p x, mysql -px.
+_OPTION = re.compile(
+    r"(?i)(?:--(?:password|passwd|pass|token|secret|api-?key|client-secret|access-key|secret-key)(?:=|\s+)"
+    r"|\b(?:docker|podman|nerdctl)\s+login\b.*?\s-p\s*"
+    r"|\bmysql\w*\b.*?\s-p(?=\S))(?P<value>\S+)"
+)
+# Credentials inside a URL: scheme://user:password@host (or scheme://:password@host).
+_URL_CREDENTIALS = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@'\"]*:(?P<value>[^\s/@'\"]+)@")
+_REFERENCE_START = ("$", "{{", "%", "<", "@", "/", "./", "~/", "`", "arn:")
+_CODE = re.compile(r"^[A-Za-z_][\w.]*\s*[\(\[]|^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
+_KEYWORDS = {"true", "false", "null", "none", "yes", "no", "required", "optional"}
+
+
+def _first_value(text: str) -> str:
+    """The value at the start of `text`: a quoted string's content, or the run up to a space or separator."""
+    text = text.strip()
+    if text[:1] in ("'", '"', "`"):
+        end = text.find(text[0], 1)
+        return text[1:end] if end > 0 else text[1:]
+    return re.split(r"[\s,;}\]\)]", text, maxsplit=1)[0]
+
+
+def _is_literal_credential(value: str, min_length: int) -> bool:
+    """A written-out value, not a reference ($VAR, {{resolve:...}}, <placeholder>, a path, an ARN) or code."""
+    value = value.strip().strip("'\"`")
+    if len(value) < min_length or "{{resolve:" in value or value.startswith(_REFERENCE_START):
+        return False
+    if _CODE.match(value) or value.lower() in _KEYWORDS or len(set(value)) == 1:
+        return False
+    return not re.fullmatch(r"[A-Za-z_]+", value)  # a bare word is a variable name or a placeholder, not a secret
+
+
+def credential_findings(text: str, patterns: list, min_length: int) -> list:
+    """(line number, what) for every line of `text` that writes out a credential (never the value itself)."""
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        what = next((f"credential pattern #{i + 1}" for i, p in enumerate(patterns) if re.search(p, line)), None)
+        for label, regex in (("a secret-named setting", _ASSIGNMENT), ("a credential option", _OPTION)):
+            match = regex.search(line)
+            if what is None and match and _is_literal_credential(_first_value(match.group("value")), min_length):
+                what = label
+        match = _URL_CREDENTIALS.search(line)
+        if what is None and match and _is_literal_credential(match.group("value"), min_length):
+            what = "a password in a URL"
+        if what:
+            found.append((number, what))
+    return found
 
 
 def check_user_data_secrets(args, report, cfg):
-    raw = (
-        args.props.get("userData")
-        if args.resource_type == LAUNCH_TEMPLATE
-        else (args.props.get("userData") or args.props.get("userDataBase64"))
-    )
-    text = decode_user_data(raw)
-    for number, line in enumerate(text.splitlines(), start=1):
-        for index, pattern in enumerate(cfg["forbiddenPatterns"]):
-            if re.search(pattern, line):
+    for path in USER_DATA_CARRIERS[args.resource_type]:
+        for where, value in places(args.props, path):
+            for number, what in credential_findings(
+                decode_user_data(value), cfg["credentialPatterns"], cfg["minLiteralLength"]
+            )[:1]:
                 report(
-                    f"User data of '{args.name}' embeds what looks like a credential (line {number}, forbidden pattern "
-                    f"#{index + 1}); read it at boot from Secrets Manager / SSM SecureString via the instance role "
-                    "instead of baking it into user data."
+                    f"User data of '{args.name}' ({snake(where)}) writes out {what} on line {number}; read the value "
+                    "at boot from Secrets Manager / SSM SecureString with the instance role (the program's "
+                    "{{resolve:secretsmanager:<arn>}} placeholders do this) instead of baking it into user data."
                 )
-                return
 
 
 def check_ssm_secure_string(args, report, cfg):
@@ -222,15 +459,32 @@ def check_ssm_secure_string(args, report, cfg):
 
 # --- Databases -------------------------------------------------------------------------------
 
+PUBLIC_ACCESS_CARRIERS = carriers("publicly_accessible")
+REDSHIFT_PUBLIC_TYPES = sorted(
+    t for t in PUBLIC_ACCESS_CARRIERS if t.startswith(("aws:redshift", "aws:redshiftserverless"))
+)
+DATABASE_PUBLIC_TYPES = sorted(t for t in PUBLIC_ACCESS_CARRIERS if t not in REDSHIFT_PUBLIC_TYPES)
+
 
 def check_rds_not_public(args, report, cfg):
     if is_true(args.props.get("publiclyAccessible")):
-        report(f"Database '{args.name}' is publicly accessible; set publicly_accessible=False and use private subnets.")
+        report(
+            f"'{args.name}' ({args.resource_type}) is publicly accessible; set publicly_accessible=False and use "
+            "private subnets."
+        )
 
 
 def check_redshift_not_public(args, report, cfg):
     if is_true(args.props.get("publiclyAccessible")):
         report(f"Redshift '{args.name}' is publicly accessible; set publicly_accessible=False.")
+
+
+def check_search_domain_in_vpc(args, report, cfg):
+    if args.props.get("vpcOptions") is None:
+        report(
+            f"Search domain '{args.name}' has a public endpoint; set vpc_options={{'subnet_ids': <private subnets>, "
+            "'security_group_ids': [...]}} so it is reachable only inside the VPC."
+        )
 
 
 # --- S3 access -------------------------------------------------------------------------------
@@ -243,8 +497,13 @@ def _missing_public_access_flags(block) -> list:
 
 
 def check_public_access_block(args, report, cfg):
-    blocks = bucket_children(args.resources, S3_PUBLIC_ACCESS_BLOCK)
-    for bucket in of_type(args.resources, S3_BUCKET):
+    account_blocks = account_setting(
+        args.resources, S3_ACCOUNT_PUBLIC_ACCESS_BLOCK, lambda r: not _missing_public_access_flags(r)
+    )
+    if account_blocks is True or account_blocks is UNKNOWN:
+        return  # the account-wide block covers every bucket (or is decided at deploy time)
+    blocks = bucket_children(args.resources, [S3_PUBLIC_ACCESS_BLOCK])
+    for bucket in of_type(args.resources, S3_BUCKETS):
         missing = [known(lambda b=b: _missing_public_access_flags(b)) for b in blocks.get(bucket.urn, [])]
         if any(m is UNKNOWN or not m for m in missing):
             continue
@@ -252,7 +511,7 @@ def check_public_access_block(args, report, cfg):
         report(
             f"S3 bucket '{bucket.name}' is not fully protected from public access: {detail}. Add "
             "aws.s3.BucketPublicAccessBlock(bucket=<bucket>.id, block_public_acls=True, block_public_policy=True, "
-            "ignore_public_acls=True, restrict_public_buckets=True).",
+            "ignore_public_acls=True, restrict_public_buckets=True) (or an aws.s3.AccountPublicAccessBlock).",
             bucket.urn,
         )
 
@@ -274,8 +533,8 @@ def _denies_insecure_transport(document) -> bool:
 
 
 def check_tls_only_policy(args, report, cfg):
-    policies = bucket_children(args.resources, S3_BUCKET_POLICY)
-    for bucket in of_type(args.resources, S3_BUCKET):
+    policies = bucket_children(args.resources, [S3_BUCKET_POLICY])
+    for bucket in of_type(args.resources, S3_BUCKETS):
         documents = [
             known(lambda p=p: json_document(get(p.props, "policy"), "policy")) for p in policies.get(bucket.urn, [])
         ]
@@ -292,12 +551,37 @@ def check_tls_only_policy(args, report, cfg):
 
 def check_bucket_policy_public(args, report, cfg):
     document = json_document(args.props.get("policy"), "policy")
-    for statement in statements(document):
-        if statement.get("Effect") == "Allow" and is_public_principal(statement.get("Principal")):
-            if not statement.get("Condition"):
+    for statement in unrestricted_public_statements(document):
+        report(
+            f"Bucket policy of '{args.name}' allows {str_list(statement.get('Action'))} to everyone (Principal '*' "
+            "or NotPrincipal) without a condition that names who (aws:PrincipalOrgID, aws:PrincipalAccount, "
+            "aws:SourceVpce, aws:SourceArn, ...); name the principals or add such a condition."
+        )
+
+
+PUBLIC_CANNED_ACLS = ("public-read", "public-read-write", "authenticated-read")
+PUBLIC_GRANTEES = (
+    "http://acs.amazonaws.com/groups/global/AllUsers",
+    "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
+)
+
+
+def check_public_acl(args, report, cfg):
+    acl = args.props.get("acl")
+    if acl in PUBLIC_CANNED_ACLS:
+        report(
+            f"'{args.name}' ({args.resource_type}) sets the canned ACL '{acl}', which opens the bucket to everyone "
+            "(or every AWS account); use 'private' (better: BucketOwnershipControls with BucketOwnerEnforced, "
+            "which disables ACLs)."
+        )
+    for path in ("grants[]", "accessControlPolicy.grants[]"):
+        for where, grant in places(args.props, path):
+            uri = get(grant, "uri") or get(grant, "grantee", "uri")
+            if uri in PUBLIC_GRANTEES:
+                permissions = str_list(get(grant, "permissions")) or get(grant, "permission")
                 report(
-                    f"Bucket policy '{args.name}' allows {str_list(statement.get('Action'))} to everyone "
-                    "(Principal '*') without a condition; name the principals or add a restricting Condition."
+                    f"'{args.name}' ({args.resource_type}) grants {permissions} to {uri.rsplit('/', 1)[1]} "
+                    f"({snake(where)}); remove the grant."
                 )
 
 
@@ -317,57 +601,77 @@ def check_drop_invalid_headers(args, report, cfg):
 
 
 def check_access_logs(args, report, cfg):
-    if _is_application_lb(args.props) and not is_true(get(args.props, "accessLogs", "enabled")):
+    classic = args.resource_type == CLASSIC_ELB
+    if not classic and not _is_application_lb(args.props):
+        return
+    logs = args.props.get("accessLogs")
+    enabled = get(logs, "enabled", default=classic)  # a classic ELB's access_logs block is enabled by default
+    if logs is None or not is_true(enabled) or not has_value(get(logs, "bucket")):
         report(
-            f"Application load balancer '{args.name}' has no access logs; set access_logs={{'enabled': True, "
-            "'bucket': <log bucket>}."
+            f"Load balancer '{args.name}' writes no access logs; set access_logs={{'enabled': True, 'bucket': <log "
+            "bucket>}."
         )
 
+
+INSTANCE_CONFIG = {"allowPublicIp": boolean(False, "Accept public IPs (only for throw-away stacks without NAT).")}
 
 POLICIES = [
     stack_policy(
         "ec2-security-group-restrict-public-ingress",
-        "No security group ingress from 0.0.0.0/0 or ::/0, except tcp 80/443 on load balancer security groups.",
+        "No security group opens more than a configured share of the internet's address space (whatever the "
+        "spelling: 0.0.0.0/0, 0.0.0.0/1 + 128.0.0.0/1, ::/0...), except tcp 80/443 on load balancer groups.",
         check_public_ingress,
         config={
             "allowedPublicPorts": integer_list(
                 [80, 443], "TCP ports a load balancer security group may open to the internet."
-            )
+            ),
+            "broadestPublicPrefixIpv4": integer(
+                16, "Largest public IPv4 source allowed, as a prefix length (16: at most a /16's addresses).", 1
+            ),
+            "broadestPublicPrefixIpv6": integer(
+                48, "Largest public IPv6 source allowed, as a prefix length (48: at most a /48's addresses).", 1
+            ),
         },
         severity=Severity.CRITICAL,
     ),
-    resource_policy(
+    stack_policy(
         "ec2-launch-template-require-imdsv2",
-        "Launch templates require IMDSv2 session tokens.",
-        [LAUNCH_TEMPLATE],
-        check_launch_template_imdsv2,
+        "Launch templates, launch configurations and Image Builder infrastructure require IMDSv2 session tokens "
+        "(declared, or by the stack's instance metadata defaults).",
+        check_template_imdsv2,
     ),
-    resource_policy(
+    stack_policy(
         "ec2-instance-require-imdsv2",
-        "EC2 instances require IMDSv2 session tokens.",
-        [EC2_INSTANCE],
+        "EC2 instances and spot requests require IMDSv2 session tokens (declared, through their launch template, or "
+        "by the stack's instance metadata defaults).",
         check_instance_imdsv2,
     ),
     resource_policy(
         "ec2-launch-template-forbid-public-ip",
-        "Launch templates do not give application instances a public IP.",
-        [LAUNCH_TEMPLATE],
-        check_launch_template_public_ip,
-        config={"allowPublicIp": boolean(False, "Accept public IPs (only for throw-away stacks without NAT).")},
+        "Launch templates, launch configurations and spot fleet specifications do not give instances a public IP.",
+        PUBLIC_IP_TEMPLATES,
+        check_template_public_ip,
+        config=INSTANCE_CONFIG,
     ),
-    resource_policy(
+    stack_policy(
         "ec2-instance-forbid-public-ip",
-        "EC2 instances do not get a public IP.",
-        [EC2_INSTANCE],
+        "EC2 instances and spot requests get no public IP: not by their own setting, their subnet, or an Elastic IP "
+        "(Eip or EipAssociation) attached to them.",
         check_instance_public_ip,
-        config={"allowPublicIp": boolean(False, "Accept public IPs (only for throw-away stacks without NAT).")},
+        config=INSTANCE_CONFIG,
     ),
     resource_policy(
         "ec2-user-data-forbid-plaintext-secrets",
-        "Launch template and instance user data carry no credentials in clear text (heuristic patterns).",
-        [LAUNCH_TEMPLATE, EC2_INSTANCE],
+        "User data (instances, launch templates and configurations, spot requests, Lightsail, Image Builder) writes "
+        "out no credential: no known token format, no literal value for a secret-named setting, option or URL.",
+        sorted(USER_DATA_CARRIERS),
         check_user_data_secrets,
-        config={"forbiddenPatterns": string_list(SECRET_PATTERNS, "Regular expressions that flag a credential.")},
+        config={
+            "credentialPatterns": string_list(
+                CREDENTIAL_PATTERNS, "Regular expressions of credential formats recognisable by themselves."
+            ),
+            "minLiteralLength": integer(6, "Shortest written-out value taken for a credential.", minimum=1),
+        },
     ),
     resource_policy(
         "ssm-parameter-require-secure-string",
@@ -383,21 +687,30 @@ POLICIES = [
     ),
     resource_policy(
         "rds-database-forbid-public-access",
-        "RDS instances and clusters are not publicly accessible.",
-        [RDS_INSTANCE, RDS_CLUSTER, RDS_CLUSTER_INSTANCE],
+        "Databases and brokers with a publicly_accessible switch (RDS, Aurora, Neptune, DMS, MQ, Timestream, "
+        "Lightsail...) are not publicly accessible.",
+        DATABASE_PUBLIC_TYPES,
         check_rds_not_public,
         severity=Severity.CRITICAL,
     ),
     resource_policy(
         "redshift-cluster-forbid-public-access",
         "Redshift clusters and serverless workgroups are not publicly accessible.",
-        [REDSHIFT_CLUSTER, REDSHIFT_WORKGROUP],
+        REDSHIFT_PUBLIC_TYPES,
         check_redshift_not_public,
         severity=Severity.CRITICAL,
     ),
+    resource_policy(
+        "opensearch-domain-require-vpc",
+        "OpenSearch and Elasticsearch domains run inside a VPC, not on a public endpoint.",
+        OPENSEARCH_DOMAINS,
+        check_search_domain_in_vpc,
+        severity=Severity.HIGH,
+    ),
     stack_policy(
         "s3-bucket-require-public-access-block",
-        "Every S3 bucket has a BucketPublicAccessBlock with all four settings true.",
+        "Every S3 bucket has a BucketPublicAccessBlock with all four settings true (or the stack sets an "
+        "AccountPublicAccessBlock).",
         check_public_access_block,
         severity=Severity.CRITICAL,
     ),
@@ -408,22 +721,31 @@ POLICIES = [
     ),
     resource_policy(
         "s3-bucket-policy-forbid-public-access",
-        "Bucket policies grant nothing to Principal '*' without a condition.",
-        [S3_BUCKET_POLICY],
+        "Bucket policies (BucketPolicy or a bucket's inline policy) grant nothing to Principal '*' without a "
+        "condition that names the org, account, VPC endpoint or source.",
+        [S3_BUCKET_POLICY, *S3_BUCKETS],
         check_bucket_policy_public,
         severity=Severity.CRITICAL,
     ),
     resource_policy(
+        "s3-bucket-forbid-public-acl",
+        "Buckets and bucket ACLs grant nothing to AllUsers or AuthenticatedUsers (no public-read, public-read-write "
+        "or authenticated-read).",
+        [*S3_BUCKETS, *S3_ACL_TYPES],
+        check_public_acl,
+        severity=Severity.CRITICAL,
+    ),
+    resource_policy(
         "lb-load-balancer-drop-invalid-headers",
-        "Application load balancers drop invalid HTTP header fields.",
-        [LB],
+        "Application load balancers (aws.lb and aws.alb) drop invalid HTTP header fields.",
+        LBS,
         check_drop_invalid_headers,
         severity=Severity.MEDIUM,
     ),
     resource_policy(
         "lb-load-balancer-require-access-logs",
-        "Application load balancers write access logs.",
-        [LB],
+        "Application and classic load balancers write access logs to a bucket.",
+        [*LBS, CLASSIC_ELB],
         check_access_logs,
         level=ADVISORY,
         severity=Severity.LOW,

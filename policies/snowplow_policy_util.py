@@ -10,7 +10,6 @@ import base64
 import binascii
 import fnmatch
 import gzip
-import ipaddress
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -24,6 +23,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 from pulumi_policy.proxy import UnknownValueError
+from snowplow_aws_types import variants
 
 MANDATORY = EnforcementLevel.MANDATORY
 ADVISORY = EnforcementLevel.ADVISORY
@@ -45,32 +45,56 @@ UNKNOWN_SENTINELS = frozenset(
 UNKNOWN = object()
 """Returned by `known()` when a value could not be read because it is unknown during preview."""
 
-# Resource type tokens (pulumi-aws 7).
+# Resource type tokens (pulumi-aws 7). Plural names include the alias types that express the same resource
+# (aws.alb.* for aws.lb.*, aws.elasticsearch.* for aws.opensearch.*, the deprecated S3 *V2 types).
 S3_BUCKET = "aws:s3/bucket:Bucket"
 S3_SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
 S3_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+S3_ACCOUNT_PUBLIC_ACCESS_BLOCK = "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock"
 S3_BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 S3_VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+S3_ACL = "aws:s3/bucketAcl:BucketAcl"
+S3_BUCKETS = variants(S3_BUCKET)
+S3_SSE_TYPES = variants(S3_SSE)
+S3_VERSIONING_TYPES = variants(S3_VERSIONING)
+S3_ACL_TYPES = variants(S3_ACL)
 KINESIS_STREAM = "aws:kinesis/stream:Stream"
 DYNAMODB_TABLE = "aws:dynamodb/table:Table"
 RDS_INSTANCE = "aws:rds/instance:Instance"
 RDS_CLUSTER = "aws:rds/cluster:Cluster"
 RDS_CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
+RDS_GLOBAL_CLUSTER = "aws:rds/globalCluster:GlobalCluster"
 REDSHIFT_CLUSTER = "aws:redshift/cluster:Cluster"
 REDSHIFT_NAMESPACE = "aws:redshiftserverless/namespace:Namespace"
 REDSHIFT_WORKGROUP = "aws:redshiftserverless/workgroup:Workgroup"
 OPENSEARCH_DOMAIN = "aws:opensearch/domain:Domain"
+OPENSEARCH_DOMAINS = variants(OPENSEARCH_DOMAIN)
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+LAUNCH_CONFIGURATION = "aws:ec2/launchConfiguration:LaunchConfiguration"
 EC2_INSTANCE = "aws:ec2/instance:Instance"
+SPOT_INSTANCE_REQUEST = "aws:ec2/spotInstanceRequest:SpotInstanceRequest"
+SPOT_FLEET_REQUEST = "aws:ec2/spotFleetRequest:SpotFleetRequest"
+INSTANCE_METADATA_DEFAULTS = "aws:ec2/instanceMetadataDefaults:InstanceMetadataDefaults"
+EIP = "aws:ec2/eip:Eip"
+EIP_ASSOCIATION = "aws:ec2/eipAssociation:EipAssociation"
+SUBNET = "aws:ec2/subnet:Subnet"
 EBS_VOLUME = "aws:ebs/volume:Volume"
+EBS_ENCRYPTION_BY_DEFAULT = "aws:ebs/encryptionByDefault:EncryptionByDefault"
+EBS_DEFAULT_KMS_KEY = "aws:ebs/defaultKmsKey:DefaultKmsKey"
 SQS_QUEUE = "aws:sqs/queue:Queue"
 SNS_TOPIC = "aws:sns/topic:Topic"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 SECRET = "aws:secretsmanager/secret:Secret"
 SSM_PARAMETER = "aws:ssm/parameter:Parameter"
 KMS_KEY = "aws:kms/key:Key"
+KMS_KEY_POLICY = "aws:kms/keyPolicy:KeyPolicy"
 LB = "aws:lb/loadBalancer:LoadBalancer"
 LB_LISTENER = "aws:lb/listener:Listener"
+LB_LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
+CLASSIC_ELB = "aws:elb/loadBalancer:LoadBalancer"
+LBS = variants(LB)
+LB_LISTENERS = variants(LB_LISTENER)
+LB_LISTENER_RULES = variants(LB_LISTENER_RULE)
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 DEFAULT_SECURITY_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
 SG_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -108,6 +132,20 @@ def string_list(default: list, description: str) -> dict:
 
 def integer_list(default: list, description: str) -> dict:
     return {"type": "array", "items": {"type": "integer"}, "default": list(default), "description": description}
+
+
+def key_options() -> dict:
+    """Config shared by the rules that judge which KMS key encrypts a resource."""
+    return {
+        "requireCustomerManagedKey": boolean(
+            False, "Also reject AWS-managed keys (alias/aws/...) and unset keys: require a customer-managed KMS key."
+        ),
+        "allowedKmsKeys": string_list(
+            [],
+            "Key ARNs, ids or aliases (globs, e.g. 'arn:aws:kms:*:123456789012:key/*') that may encrypt the data; "
+            "empty accepts any key.",
+        ),
+    }
 
 
 def _coerce(schema: dict, value: Any) -> Any:
@@ -308,19 +346,28 @@ def is_aws_managed_key(key_id: Any) -> bool:
     return isinstance(key_id, str) and ("alias/aws/" in key_id)
 
 
+def key_problem(key_id: Any, cfg: dict, *, required: bool = False) -> str:
+    """'' when `key_id` satisfies the rule's key settings (requireCustomerManagedKey, allowedKmsKeys), else why not.
+
+    `required`: the resource is only encrypted when a key is named (e.g. Kinesis, SNS).
+    """
+    allowed = cfg.get("allowedKmsKeys") or []
+    if not has_value(key_id):
+        if required:
+            return "no KMS key is set"
+        if cfg.get("requireCustomerManagedKey") or allowed:
+            return "no KMS key is set, so the AWS-managed key is used"
+        return ""
+    if cfg.get("requireCustomerManagedKey") and is_aws_managed_key(key_id):
+        return f"it uses the AWS-managed key '{key_id}' instead of a customer-managed key"
+    if allowed and not matches_any(str(key_id), allowed):
+        return f"its key '{key_id}' is not one of allowedKmsKeys {allowed}"
+    return ""
+
+
 def has_value(value: Any) -> bool:
     """Set and not an empty string."""
     return value is not None and value != ""
-
-
-def is_public_cidr(cidr: Any) -> bool:
-    """0.0.0.0/0 or ::/0 (any spelling)."""
-    if not isinstance(cidr, str):
-        return False
-    try:
-        return ipaddress.ip_network(cidr.strip(), strict=False).prefixlen == 0
-    except ValueError:
-        return False
 
 
 def decode_user_data(value: Any) -> str:
@@ -340,6 +387,33 @@ def decode_user_data(value: Any) -> str:
         except (OSError, EOFError):
             pass
     return raw.decode("utf-8", errors="replace")
+
+
+def places(value: Any, path: str, where: str = "") -> list:
+    """(where, value) for every place a wire path such as "launchSpecifications[].rootBlockDevices" names.
+
+    "[]" expands a list (no places when the list is absent); a missing object yields one place whose value
+    is None, meaning "not declared".
+    """
+    head, _, rest = path.partition(".")
+    many = head.endswith("[]")
+    key = head[:-2] if many else head
+    child = get(value, key)
+    if many:
+        found = []
+        for index, item in enumerate(as_list(child)):
+            here = f"{where}{key}[{index}]"
+            found += places(item, rest, here + ".") if rest else [(here, item)]
+        return found
+    if child is None or not rest:
+        return [(f"{where}{path}", child)]
+    return places(child, rest, f"{where}{key}.")
+
+
+def snake(path: str) -> str:
+    """A wire path in the Python SDK's spelling: launchSpecifications[0].rootBlockDevices -> launch_specifications[0]
+    .root_block_devices."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", lambda m: "_" + m.group(1).lower(), path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -381,8 +455,10 @@ def provider_default_tags(provider: Any) -> dict:
 # ---------------------------------------------------------------------------------------------
 
 
-def of_type(resources: Iterable[Any], *types: str) -> list:
-    return [r for r in resources if r.resource_type in types]
+def of_type(resources: Iterable[Any], *types: str | Iterable[str]) -> list:
+    """Resources whose type is one of `types` (each a token or a list of tokens)."""
+    wanted = {t for group in types for t in ([group] if isinstance(group, str) else group)}
+    return [r for r in resources if r.resource_type in wanted]
 
 
 def linked(resource: Any, prop: str, types: Iterable[str]) -> list:
@@ -399,25 +475,36 @@ def linked(resource: Any, prop: str, types: Iterable[str]) -> list:
     return deps if len(deps) == 1 else []
 
 
-def bucket_children(resources: list, child_type: str) -> dict:
-    """{bucket urn: [child resources of child_type]} linked by `bucket` (dependency or bucket name)."""
+def bucket_children(resources: list, child_types: Iterable[str]) -> dict:
+    """{bucket urn: [resources of child_types]} linked by `bucket` (dependency or the bucket's physical name)."""
     by_name = {}
-    for bucket in of_type(resources, S3_BUCKET):
+    for bucket in of_type(resources, S3_BUCKETS):
         name = known(lambda b=bucket: get(b.props, "bucket"), None)
         if isinstance(name, str) and name:
             by_name[name] = bucket
     children: dict = {}
-    for child in of_type(resources, child_type):
-        targets = [d for d in child.property_dependencies.get("bucket", []) if d.resource_type == S3_BUCKET]
+    for child in of_type(resources, child_types):
+        targets = [d for d in child.property_dependencies.get("bucket", []) if d.resource_type in S3_BUCKETS]
         if not targets:
             name = known(lambda c=child: get(c.props, "bucket"), None)
             if isinstance(name, str) and name in by_name:
                 targets = [by_name[name]]
         if not targets:
-            targets = linked(child, "bucket", [S3_BUCKET])
+            targets = linked(child, "bucket", S3_BUCKETS)
         for bucket in targets:
             children.setdefault(bucket.urn, []).append(child)
     return children
+
+
+def account_setting(resources: list, type_: str, read: Callable[[Any], Any]) -> Any:
+    """`read(resource)` for the first resource of an account-wide type (EBS encryption by default, instance
+    metadata defaults, the account public access block) in the stack: None when there is none, UNKNOWN when
+    its value is decided at deploy time (callers then leave alone what depends on it)."""
+    for resource in of_type(resources, type_):
+        value = known(lambda r=resource: read(r))
+        if value is not None:
+            return value
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -463,10 +550,3 @@ def instance_type_problem(value: str, families: list, max_size: str) -> str | No
     if limit is not None and rank > limit:
         return f"size '{size}' is larger than the maximum '{max_size}'"
     return None
-
-
-def is_public_principal(principal: Any) -> bool:
-    """Principal "*" or {"AWS": "*"} in a plain policy statement."""
-    if principal == "*":
-        return True
-    return isinstance(principal, dict) and "*" in str_list(principal.get("AWS"))

@@ -2,12 +2,11 @@
 and the Snowplow rule that KCL consumers never outnumber their input stream's shards."""
 
 from pulumi_policy import Severity
+from snowplow_aws_types import carriers
 from snowplow_policy_util import (
     ADVISORY,
     ASG,
-    EC2_INSTANCE,
     KINESIS_STREAM,
-    LAUNCH_TEMPLATE,
     LOG_GROUP,
     MANDATORY,
     RDS_CLUSTER,
@@ -17,11 +16,14 @@ from snowplow_policy_util import (
     as_number,
     boolean,
     get,
+    has_value,
     instance_type_problem,
     integer,
     known,
     of_type,
+    places,
     resource_policy,
+    snake,
     stack_policy,
     string,
     string_list,
@@ -35,15 +37,34 @@ EC2_FAMILIES = ["t3", "t3a", "t4g", "m6i", "m6a", "m7i", "m7a", "m7g", "c6i", "c
 RDS_FAMILIES = ["t3", "t4g", "m6g", "m6i", "m7g", "m7i", "r6g", "r6i", "r7g"]
 
 
+TYPE_CARRIERS = carriers("instance_type")
+REQUIREMENT_CARRIERS = carriers("instance_requirements")
+COMPUTE_TYPES = sorted(set(TYPE_CARRIERS) | set(REQUIREMENT_CARRIERS))
+
+
 def _instance_types(args) -> list:
-    """(where, instance type) pairs declared by a launch template, instance or ASG override."""
-    if args.resource_type == ASG:
-        overrides = as_list(get(args.props, "mixedInstancesPolicy", "launchTemplate", "overrides"))
-        return [
-            ("mixed_instances_policy override", get(o, "instanceType")) for o in overrides if get(o, "instanceType")
-        ]
-    value = args.props.get("instanceType")
-    return [("instance_type", value)] if value else []
+    """(where, instance type) for every instance type a resource declares (templates, instances, overrides)."""
+    return [
+        (snake(where), value)
+        for path in TYPE_CARRIERS.get(args.resource_type, [])
+        for where, value in places(args.props, path)
+        if has_value(value)
+    ]
+
+
+def _requirement_problems(requirements, cfg) -> list:
+    """Why attribute-based instance selection could pick a type outside the allowed families and size."""
+    allowed = as_list(get(requirements, "allowedInstanceTypes"))
+    if not allowed:
+        return ["it sets no allowed_instance_types, so EC2 may pick any family and size matching the attributes"]
+    problems = []
+    for pattern in allowed:
+        family, _, size = str(pattern).lower().partition(".")
+        if "*" in family or "?" in family or "*" in size or "?" in size:
+            problems.append(f"'{pattern}' is a wildcard; name each allowed type")
+        elif problem := instance_type_problem(str(pattern), cfg["allowedFamilies"], cfg["maxSize"]):
+            problems.append(f"'{pattern}': {problem}")
+    return problems
 
 
 def check_instance_types(args, report, cfg):
@@ -54,6 +75,16 @@ def check_instance_types(args, report, cfg):
                 f"'{args.name}' uses {where} '{value}': {problem}. Pick a type from {sorted(cfg['allowedFamilies'])} "
                 f"no larger than '{cfg['maxSize']}', or change this policy's config for the stack."
             )
+    for path in REQUIREMENT_CARRIERS.get(args.resource_type, []):
+        for where, requirements in places(args.props, path):
+            if requirements is None:
+                continue
+            for problem in _requirement_problems(requirements, cfg):
+                report(
+                    f"'{args.name}' selects instances by attributes ({snake(where)}) and {problem}; set "
+                    f"allowed_instance_types to types from {sorted(cfg['allowedFamilies'])} no larger than "
+                    f"'{cfg['maxSize']}'."
+                )
 
 
 def check_asg_size(args, report, cfg):
@@ -178,8 +209,9 @@ SIZE_CONFIG = {
 POLICIES = [
     resource_policy(
         "ec2-compute-restrict-instance-types",
-        "Launch templates, instances and ASG overrides use allowed instance families up to a maximum size.",
-        [LAUNCH_TEMPLATE, EC2_INSTANCE, ASG],
+        "Launch templates and configurations, instances, spot requests and fleets, ASG overrides and attribute-based "
+        "selection use allowed instance families up to a maximum size.",
+        COMPUTE_TYPES,
         check_instance_types,
         level=ADVISORY,
         config=SIZE_CONFIG,

@@ -200,7 +200,9 @@ def good_launch_template(name="enrich-lt", **inputs):
         {
             "instanceType": "t3a.small",
             "metadataOptions": {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 2},
-            "blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {"encrypted": "true", "volumeType": "gp3"}}],
+            "blockDeviceMappings": [
+                {"deviceName": "/dev/xvda", "ebs": {"encrypted": "true", "kmsKeyId": KEY_ARN, "volumeType": "gp3"}}
+            ],
             "networkInterfaces": [{"associatePublicIpAddress": "false", "deviceIndex": 0}],
             "userData": user_data,
             "tags": TAGS,
@@ -300,7 +302,14 @@ def good_alb_set(name="collector"):
         sg,
         INGRESS_RULE,
         f"{name}-lb-http",
-        {"securityGroupId": UNKNOWN_STRING, "ipProtocol": "tcp", "fromPort": 80, "toPort": 80, "cidrIpv4": "0.0.0.0/0"},
+        {
+            "securityGroupId": UNKNOWN_STRING,
+            "ipProtocol": "tcp",
+            "fromPort": 80,
+            "toPort": 80,
+            "cidrIpv4": "0.0.0.0/0",
+            "tags": TAGS,
+        },
         prop="securityGroupId",
     )
     lb = resource(

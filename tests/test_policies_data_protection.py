@@ -97,7 +97,7 @@ def test_protect_covers_every_stateful_type(pack):
 def test_missing_backup_retention_violates(pack):
     rds = good_rds()
     del rds["inputs"]["backupRetentionPeriod"]
-    assert_violates(pack, "rds-database-require-backup-retention", [rds], contains="engine default")
+    assert_violates(pack, "rds-database-require-backup-retention", [rds], contains="0 days (the default)")
 
 
 def test_replica_needs_no_backups_or_multi_az(pack):

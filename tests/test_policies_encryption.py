@@ -129,7 +129,20 @@ CASES = {
         resource(NAMESPACE, "ns", {"namespaceName": "snowplow", "kmsKeyId": KEY_ARN, "tags": TAGS}),
     ),
     "opensearch-domain-require-encryption": (
-        resource(OPENSEARCH, "search", {"encryptAtRest": {"enabled": True}, "tags": TAGS}),
+        resource(OPENSEARCH, "search", {"encryptAtRest": {"enabled": False}, "tags": TAGS}),
+        resource(
+            OPENSEARCH,
+            "search",
+            {
+                "encryptAtRest": {"enabled": True, "kmsKeyId": KEY_ARN},
+                "nodeToNodeEncryption": {"enabled": True},
+                "domainEndpointOptions": {"enforceHttps": True, "tlsSecurityPolicy": "Policy-Min-TLS-1-2-2019-07"},
+                "tags": TAGS,
+            },
+        ),
+    ),
+    "opensearch-domain-require-tls": (
+        resource(OPENSEARCH, "search", {"encryptAtRest": {"enabled": True, "kmsKeyId": KEY_ARN}, "tags": TAGS}),
         resource(
             OPENSEARCH,
             "search",
@@ -153,14 +166,14 @@ CASES = {
             INSTANCE,
             "box",
             {
-                "rootBlockDevice": {"encrypted": True},
-                "ebsBlockDevices": [{"deviceName": "/dev/sdf", "encrypted": True}],
+                "rootBlockDevice": {"encrypted": True, "kmsKeyId": KEY_ARN},
+                "ebsBlockDevices": [{"deviceName": "/dev/sdf", "encrypted": True, "kmsKeyId": KEY_ARN}],
             },
         ),
     ),
     "ebs-volume-require-encryption": (
         resource(VOLUME, "vol", {"size": 10, "tags": TAGS}),
-        resource(VOLUME, "vol", {"size": 10, "encrypted": True, "tags": TAGS}),
+        resource(VOLUME, "vol", {"size": 10, "encrypted": True, "kmsKeyId": KEY_ARN, "tags": TAGS}),
     ),
     "sqs-queue-require-encryption": (
         resource(QUEUE, "rs-loader", {"fifoQueue": True, "sqsManagedSseEnabled": False, "tags": TAGS}),
@@ -266,7 +279,9 @@ def test_http_listener_may_forward_when_allowed(pack):
 
 def test_https_listener_without_policy_violates(pack):
     listener = resource(LISTENER, "https", {"protocol": "HTTPS", "port": 443})
-    assert_violates(pack, "lb-listener-require-modern-tls", [listener], contains="AWS default")
+    assert_violates(
+        pack, "lb-listener-require-modern-tls", [listener], contains="ELBSecurityPolicy-2016-08 (the default)"
+    )
 
 
 def test_redirect_with_extra_action_violates(pack):
@@ -285,7 +300,7 @@ def test_opensearch_old_tls_policy_violates(pack):
             "domainEndpointOptions": {"enforceHttps": True, "tlsSecurityPolicy": "Policy-Min-TLS-1-0-2019-07"},
         },
     )
-    assert_violates(pack, "opensearch-domain-require-encryption", [domain], contains="Policy-Min-TLS-1-0-2019-07")
+    assert_violates(pack, "opensearch-domain-require-tls", [domain], contains="Policy-Min-TLS-1-0-2019-07")
 
 
 # --- SSE-S3 log sinks ------------------------------------------------------------------------
