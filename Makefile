@@ -11,8 +11,9 @@ PREVIEW_ARGS := $(if $(CONFIG),--config $(CONFIG),--stack $(STACK))
 PREVIEW_ARGS += $(if $(JSON),--json $(JSON),)
 PREVIEW_ARGS += $(if $(RENDER),--render $(RENDER),)
 PREVIEW_ARGS += $(if $(POLICY_CONFIG),--policy-config $(POLICY_CONFIG),)
+SCHEMA_ARGS := $(if $(SCHEMAS),--schemas $(SCHEMAS),) $(if $(URL),--url $(URL),) $(if $(PUBLIC),--public,)
 
-.PHONY: preview test lint clean
+.PHONY: preview test lint clean publish-schemas lint-schemas
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
 	@echo "== setting up $(VENV) (first run: about a minute; each package is listed as it installs)"
@@ -27,6 +28,13 @@ preview: $(STAMP)
 test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
+
+# Lint schemas/ (or SCHEMAS=dir) and publish them to the stack's Iglu Server; lint-schemas stays offline.
+publish-schemas: $(STAMP)
+	$(PY) -m tools.publish_schemas $(if $(CONFIG),--config $(CONFIG),--stack $(STACK)) $(SCHEMA_ARGS)
+
+lint-schemas: $(STAMP)
+	$(PY) -m tools.publish_schemas --lint-only $(SCHEMA_ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
