@@ -21,6 +21,14 @@ class StackContext:
         """Physical name `<project>-<stack>-<thing>`."""
         return f"{self.prefix}-{thing}"
 
+    def log_group_name(self, thing: str) -> str:
+        """CloudWatch log group of an app's instances; `log_group_pattern` matches every one of this stack."""
+        return f"/aws/ec2/{self.name(thing)}"
+
+    @property
+    def log_group_pattern(self) -> str:
+        return self.log_group_name("*")
+
     def short_name(self, thing: str, limit: int) -> str:
         """`name(thing)` cut to an AWS length limit, kept unique with a hash suffix when cut."""
         full = self.name(thing)

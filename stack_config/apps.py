@@ -229,10 +229,10 @@ class LoadersConfig(ConfigModel):
 
 
 class OperationsConfig(ConfigModel):
-    """What every app instance shares: log retention, SSH and telemetry."""
+    """What every app instance shares: log retention and telemetry."""
 
     log_retention_days: int | None = Field(None, validate_default=True)
-    ssh_cidrs: list[Cidr] = []
+    ssh_cidrs: object = None  # removed; kept only to explain what replaced it
     telemetry: bool = False
 
     @field_validator("log_retention_days")
@@ -247,11 +247,11 @@ class OperationsConfig(ConfigModel):
 
     @field_validator("ssh_cidrs")
     @classmethod
-    def _no_open_ssh(cls, value: list[str]):
-        open_to_all = [c for c in value if ipaddress.ip_network(c).prefixlen == 0]
-        if open_to_all:
-            raise ValueError("SSH may not be open to the internet; use SSM Session Manager or a narrow CIDR")
-        return value
+    def _ssh_removed(cls, value):
+        raise ValueError(
+            "SSH was removed (instances have no key pair and no port 22); delete this key and connect with "
+            "SSM Session Manager: aws ssm start-session --target <instance-id>"
+        )
 
 
 class EnrichConfig(ConsumerConfig):

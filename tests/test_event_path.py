@@ -192,21 +192,18 @@ def test_launch_templates_require_imdsv2_encrypt_root_and_have_no_public_ip(prod
         assert inputs["networkInterfaces"][0]["associatePublicIpAddress"] == "false"
 
 
-def test_no_ssh_unless_allowlisted_and_never_from_anywhere(prod, preview):
-    ingress = of_type(prod, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-    assert not [r for r in ingress if r["inputs"]["fromPort"] <= 22 <= r["inputs"]["toPort"]]
-    open_to_world = [r for r in ingress if r["inputs"].get("cidrIpv4") == "0.0.0.0/0"]
-    assert {r["inputs"]["fromPort"] for r in open_to_world} == {80, 443}
-
-    run = preview({"snowplow:operations": {"sshCidrs": ["198.51.100.7/32"]}})
-    ssh = [
-        r
-        for r in of_type(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-        if r["inputs"]["fromPort"] == 22
-    ]
-    assert {r["inputs"]["cidrIpv4"] for r in ssh} == {"198.51.100.7/32"} and len(ssh) == 4
-    with pytest.raises(ConfigError, match=r"snowplow:operations.sshCidrs: SSH may not be open"):
-        preview({"snowplow:operations": {"sshCidrs": ["0.0.0.0/0"]}})
+def test_no_ssh_anywhere_and_ssh_config_explains_session_manager(prod, dev, preview):
+    for run in (prod, dev):
+        ingress = of_type(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        assert not [r for r in ingress if r["inputs"]["fromPort"] <= 22 <= r["inputs"]["toPort"]]
+        open_to_world = [r for r in ingress if r["inputs"].get("cidrIpv4") == "0.0.0.0/0"]
+        assert {r["inputs"]["fromPort"] for r in open_to_world} <= {80, 443}
+        assert not [t for t in of_type(run, "aws:ec2/launchTemplate:LaunchTemplate") if t["inputs"].get("keyName")]
+    for value in (["10.0.0.0/8"], []):
+        with pytest.raises(ConfigError) as raised:
+            preview({"snowplow:operations": {"sshCidrs": value}})
+        assert "snowplow:operations.sshCidrs: SSH was removed" in str(raised.value)
+        assert "aws ssm start-session --target <instance-id>" in str(raised.value)
 
 
 def test_app_instances_accept_traffic_only_from_the_load_balancer(prod):

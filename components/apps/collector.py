@@ -9,11 +9,13 @@ from components.apps.app_versions import COLLECTOR_IMAGE
 from components.apps.collector_config import COLLECTOR_PORT, CollectorStreams, render_collector_config
 from components.apps.ec2_service import Ec2Service, Ec2ServiceArgs, Ingress, InstanceFacts, Placement
 from components.apps.hocon import hocon_text
-from components.apps.iam import kinesis_producer
+from components.apps.iam import key_for_kinesis, kinesis_producer
 from components.context import StackContext
 from components.platform.load_balancer import HealthCheck, LoadBalancerArgs, PublicLoadBalancer, Tls, allowed
 from components.platform.streams import StreamInfo
 from stack_config.apps import CollectorConfig, OperationsConfig
+
+HEALTH_PATH = "/health"  # the collector's own liveness route (core Routes.scala); /sink-health also checks Kinesis
 
 
 @dataclass
@@ -49,7 +51,7 @@ class Collector(pulumi.ComponentResource):
                 public_subnet_ids=args.public_subnet_ids,
                 sources=allowed(cfg.ingress_cidrs),
                 port=COLLECTOR_PORT,
-                health=HealthCheck(path="/health"),
+                health=HealthCheck(path=HEALTH_PATH),
                 tls=Tls(cfg.domain, cfg.hosted_zone_id, cfg.certificate_arn),
                 account_id=args.account_id,
                 access_logs=cfg.access_logs,
@@ -79,7 +81,10 @@ class Collector(pulumi.ComponentResource):
                 operations=args.operations,
                 files=files,
                 app_args=["--config", "/snowplow/config/collector.hocon"],
-                statements=[kinesis_producer("WriteRawAndBadStreams", [args.good.arn, args.bad.arn])],
+                statements=[
+                    kinesis_producer("WriteRawAndBadStreams", [args.good.arn, args.bad.arn]),
+                    *key_for_kinesis(args.placement.kms_key_arn, ctx.region, write=[args.good.arn, args.bad.arn]),
+                ],
                 ingress=[
                     Ingress(
                         "From the collector load balancer",
@@ -88,6 +93,8 @@ class Collector(pulumi.ComponentResource):
                     )
                 ],
                 target_group_arns=[lb.target_group_arn],
+                health_port=COLLECTOR_PORT,
+                health_path=HEALTH_PATH,
             ),
             opts=child,
         )

@@ -3,6 +3,14 @@
 from dataclasses import dataclass
 from typing import Any, Literal
 
+# Enrich 6 and S3 Loader 3 (common-streams apps) answer any GET on this port with 200 when healthy, 503
+# otherwise (runtime-common HealthProbe); it is their default `monitoring.healthProbe.port`, set explicitly.
+HEALTH_PROBE_PORT = 8000
+
+
+def _monitoring() -> dict[str, Any]:
+    return {"healthProbe": {"port": HEALTH_PROBE_PORT}}
+
 
 @dataclass(frozen=True)
 class KinesisInput:
@@ -26,6 +34,7 @@ def render_enrich_config(source: KinesisInput, good: str, bad: str, telemetry: b
         "license": {"accept": True},
         "input": _input(source),
         "output": {"good": {"streamName": good}, "bad": {"streamName": bad}},
+        "monitoring": _monitoring(),
         "telemetry": {"disable": not telemetry},
     }
 
@@ -47,4 +56,5 @@ def render_s3_loader_config(
         "output": {"good": good, "bad": {"streamName": bad_stream}},
         "purpose": purpose,
         "batching": {"maxBytes": max_bytes, "maxDelay": f"{max_delay_seconds} seconds"},
+        "monitoring": _monitoring(),
     }

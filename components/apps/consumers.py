@@ -6,19 +6,27 @@ from dataclasses import dataclass, field
 import pulumi
 
 from components.apps.app_versions import ENRICH_IMAGE, S3_LOADER_IMAGE
-from components.apps.consumer_configs import KinesisInput, render_enrich_config, render_s3_loader_config
+from components.apps.consumer_configs import (
+    HEALTH_PROBE_PORT,
+    KinesisInput,
+    render_enrich_config,
+    render_s3_loader_config,
+)
 from components.apps.ec2_service import Ec2Service, Ec2ServiceArgs, InstanceFacts, Placement
 from components.apps.hocon import hocon_text
-from components.apps.iam import kcl_metrics, kcl_tables, kinesis_consumer, kinesis_producer
+from components.apps.iam import (
+    kcl_lease_table,
+    key_for_dynamodb,
+    key_for_kinesis,
+    key_for_s3,
+    kinesis_consumer,
+    kinesis_producer,
+    s3_uri_objects,
+)
 from components.apps.lease_table import lease_table
 from components.context import StackContext
 from components.platform.streams import StreamInfo
 from stack_config.apps import BadLoaderConfig, EnrichConfig, EnrichedLoaderConfig, OperationsConfig
-
-
-def _s3_uri_arn(uri: str) -> str:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    return f"arn:aws:s3:::{bucket}/{key}*"
 
 
 @dataclass
@@ -61,8 +69,11 @@ class Enrich(pulumi.ComponentResource):
         statements = [
             kinesis_consumer("ReadRawStream", args.raw.arn),
             kinesis_producer("WriteEnrichedAndBadStreams", [args.enriched.arn, args.bad.arn]),
-            *kcl_tables(table.arn),
-            kcl_metrics(app_name),
+            kcl_lease_table(table.arn),
+            *key_for_kinesis(
+                place.kms_key_arn, ctx.region, read=[args.raw.arn], write=[args.enriched.arn, args.bad.arn]
+            ),
+            key_for_dynamodb(place.kms_key_arn, ctx.region, table.name),
         ]
         if args.asset_s3_uris:
             statements.append(
@@ -70,7 +81,7 @@ class Enrich(pulumi.ComponentResource):
                     "Sid": "ReadEnrichmentAssets",
                     "Effect": "Allow",
                     "Action": "s3:GetObject",
-                    "Resource": sorted({_s3_uri_arn(u) for u in args.asset_s3_uris}),
+                    "Resource": sorted({s3_uri_objects(u) for u in args.asset_s3_uris}),
                 }
             )
         self.service = Ec2Service(
@@ -95,10 +106,13 @@ class Enrich(pulumi.ComponentResource):
                 statements=statements,
                 secret_arns=args.secret_arns,
                 group_tags={"snowplow:kcl-app": app_name, "snowplow:input-stream": args.raw.name},
+                health_port=HEALTH_PROBE_PORT,
+                health_path="/",
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.lease_table_name = table.name
+        self.lease_table_arn = table.arn
         self.register_outputs({"leaseTable": table.name, "asgName": self.service.asg_name})
 
 
@@ -147,8 +161,17 @@ class S3Loader(pulumi.ComponentResource):
                 "Action": ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
                 "Resource": pulumi.Output.concat(args.lake_bucket_arn, f"/{args.kind}/*"),
             },
-            *kcl_tables(table.arn),
-            kcl_metrics(app_name),
+            kcl_lease_table(table.arn),
+            *key_for_kinesis(place.kms_key_arn, ctx.region, read=[args.source.arn], write=[args.failures.arn]),
+            key_for_dynamodb(place.kms_key_arn, ctx.region, table.name),
+            key_for_s3(
+                "StackKeyWritesLakePrefix",
+                place.kms_key_arn,
+                ctx.region,
+                args.lake_bucket_arn,
+                f"{args.kind}/",
+                write=True,
+            ),
         ]
         self.service = Ec2Service(
             f"{name}-service",
@@ -164,8 +187,11 @@ class S3Loader(pulumi.ComponentResource):
                 app_args=["--config", "/snowplow/config/s3-loader.hocon"],
                 statements=statements,
                 group_tags={"snowplow:kcl-app": app_name, "snowplow:input-stream": args.source.name},
+                health_port=HEALTH_PROBE_PORT,
+                health_path="/",
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.lease_table_name = table.name
+        self.lease_table_arn = table.arn
         self.register_outputs({"leaseTable": table.name, "asgName": self.service.asg_name})

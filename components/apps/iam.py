@@ -1,4 +1,8 @@
-"""IAM statements scoped to exact ARNs, shared by the app components."""
+"""IAM statements scoped to exact ARNs, shared by the app components.
+
+The stack key is only ever granted through the service that uses it (`kms:ViaService`), and where the
+service passes one, only for this stack's resources (`kms:EncryptionContext:*`).
+"""
 
 from collections.abc import Sequence
 from typing import Any
@@ -8,6 +12,25 @@ import pulumi
 Statement = dict[str, Any]
 
 KINESIS_DESCRIBE = ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:ListShards"]
+# What KCL 2.7.1 (the `kinesis` module of common-streams that Enrich 6 and S3 Loader 3 use) calls on its
+# lease table: DynamoDBLeaseRefresher describes the table before it would create it, so a table that
+# exists needs no dynamodb:CreateTable; PITR is left to us (leaseTablePitrEnabled defaults to false).
+KCL_LEASE_TABLE_ACTIONS = [
+    "dynamodb:DescribeTable",
+    "dynamodb:Scan",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+]
+# Actions of the Session Manager agent (the set of AWS's own AWSCloud9SSMInstanceProfile): the ssmmessages
+# channel calls have no resource type, UpdateInstanceInformation is scoped to the calling instance.
+SESSION_MANAGER_CHANNEL_ACTIONS = [
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+]
 
 
 def kinesis_producer(sid: str, stream_arns: Sequence[pulumi.Input[str]]) -> Statement:
@@ -28,35 +51,106 @@ def kinesis_consumer(sid: str, stream_arn: pulumi.Input[str]) -> Statement:
     }
 
 
-def kcl_tables(table_arn: pulumi.Output[str]) -> list[Statement]:
-    """The lease table we create, plus the two tables KCL 3 creates beside it, and their indexes."""
-    related = [table_arn.apply(lambda a, s=suffix: f"{a}{s}") for suffix in ("-WorkerMetricStats", "-CoordinatorState")]
-    return [
-        {
-            "Sid": "KclLeaseAndCoordinationTables",
-            "Effect": "Allow",
-            "Action": [
-                "dynamodb:CreateTable",
-                "dynamodb:DescribeTable",
-                "dynamodb:UpdateTable",
-                "dynamodb:GetItem",
-                "dynamodb:PutItem",
-                "dynamodb:UpdateItem",
-                "dynamodb:DeleteItem",
-                "dynamodb:Scan",
-                "dynamodb:Query",
-            ],
-            "Resource": [table_arn, *related, table_arn.apply(lambda a: f"{a}/index/*")],
-        }
-    ]
+def s3_uri_objects(uri: str) -> str:
+    """ARN pattern of the objects under an s3://bucket/prefix URI."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return f"arn:aws:s3:::{bucket}/{key}*"
 
 
-def kcl_metrics(app_name: str) -> Statement:
-    """KCL publishes metrics under its app name; PutMetricData has no resource-level scoping, hence `*`."""
+def kcl_lease_table(table_arn: pulumi.Input[str]) -> Statement:
+    """The lease table we create and KCL uses; no CreateTable, no tables beside it."""
     return {
-        "Sid": "KclMetrics",
+        "Sid": "KclLeaseTable",
         "Effect": "Allow",
-        "Action": "cloudwatch:PutMetricData",
-        "Resource": "*",
-        "Condition": {"StringEquals": {"cloudwatch:namespace": app_name}},
+        "Action": KCL_LEASE_TABLE_ACTIONS,
+        "Resource": [table_arn],
     }
+
+
+def stack_key_via(
+    sid: str,
+    key_arn: pulumi.Input[str],
+    service: str,
+    region: str,
+    actions: list[str],
+    context: tuple[str, str, Sequence[pulumi.Input[str]]] | None = None,
+) -> Statement:
+    """Use of the stack key only through `service` in this region, optionally only for the resources named
+    in the encryption context: `context` is (condition operator, context key, allowed values)."""
+    condition: dict[str, dict[str, Any]] = {"StringEquals": {"kms:ViaService": f"{service}.{region}.amazonaws.com"}}
+    if context is not None:
+        operator, key, values = context
+        condition.setdefault(operator, {})[f"kms:EncryptionContext:{key}"] = list(values)
+    return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": key_arn, "Condition": condition}
+
+
+def key_for_kinesis(
+    key_arn: pulumi.Input[str],
+    region: str,
+    read: Sequence[pulumi.Input[str]] = (),
+    write: Sequence[pulumi.Input[str]] = (),
+) -> list[Statement]:
+    """Consumers decrypt, producers generate data keys; Kinesis passes the stream ARN as context."""
+    statements = []
+    if read:
+        statements.append(
+            stack_key_via(
+                "StackKeyReadsStreams",
+                key_arn,
+                "kinesis",
+                region,
+                ["kms:Decrypt"],
+                ("ArnEquals", "aws:kinesis:arn", read),
+            )
+        )
+    if write:
+        statements.append(
+            stack_key_via(
+                "StackKeyWritesStreams",
+                key_arn,
+                "kinesis",
+                region,
+                ["kms:GenerateDataKey"],
+                ("ArnEquals", "aws:kinesis:arn", write),
+            )
+        )
+    return statements
+
+
+def key_for_s3(
+    sid: str,
+    key_arn: pulumi.Input[str],
+    region: str,
+    bucket_arn: pulumi.Input[str],
+    prefix: str,
+    write: bool = False,
+) -> Statement:
+    """S3 passes the bucket ARN as context when the object uses a bucket key, else the object ARN."""
+    actions = ["kms:Decrypt", "kms:GenerateDataKey"] if write else ["kms:Decrypt"]
+    objects = pulumi.Output.concat(bucket_arn, f"/{prefix}*")
+    return stack_key_via(sid, key_arn, "s3", region, actions, ("ArnLike", "aws:s3:arn", [bucket_arn, objects]))
+
+
+def key_for_dynamodb(key_arn: pulumi.Input[str], region: str, table_name: pulumi.Input[str]) -> Statement:
+    """DynamoDB works with the key through the grant made at table creation; this covers the calls it makes
+    on the caller's behalf, for this table only (context aws:dynamodb:tableName)."""
+    return stack_key_via(
+        "StackKeyForLeaseTable",
+        key_arn,
+        "dynamodb",
+        region,
+        ["kms:Decrypt"],
+        ("StringEquals", "aws:dynamodb:tableName", [table_name]),
+    )
+
+
+def key_for_secrets(key_arn: pulumi.Input[str], region: str, secret_arns: Sequence[pulumi.Input[str]]) -> Statement:
+    """Secrets created in the stack are encrypted with the stack key; Secrets Manager passes the ARN."""
+    return stack_key_via(
+        "StackKeyReadsReferencedSecrets",
+        key_arn,
+        "secretsmanager",
+        region,
+        ["kms:Decrypt"],
+        ("StringEquals", "SecretARN", secret_arns),
+    )

@@ -1,4 +1,8 @@
-"""The KCL lease table of a Kinesis consumer: named exactly as the consumer's appName."""
+"""The KCL lease table of a Kinesis consumer: named exactly as the consumer's appName.
+
+The pinned apps run KCL 2.7.1, which uses this one table and adds nothing to it (KCL 3's extra
+`-WorkerMetricStats` / `-CoordinatorState` tables and lease-owner index do not apply).
+"""
 
 import pulumi
 import pulumi_aws as aws
@@ -23,6 +27,5 @@ def lease_table(
         point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
         deletion_protection_enabled=ctx.protect_data,
         tags=ctx.tags_for(app_name),
-        # KCL 3 adds its own lease-owner index to the table at run time.
-        opts=ctx.stateful(parent, ignore_changes=["globalSecondaryIndexes"]),
+        opts=ctx.stateful(parent),
     )
