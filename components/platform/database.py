@@ -37,13 +37,41 @@ class PostgresConnection:
     password_secret_arn: str
 
 
+@dataclass(frozen=True)
+class DatabaseBootstrap:
+    """SQL an app needs run before it first starts: its own login role, database and schema on one instance.
+
+    Run with the instance's master user by whoever may (see `render_postgres_bootstrap`); the app itself then
+    connects as `role` and never holds the master password.
+    """
+
+    host: str
+    port: int
+    master_username: str
+    master_secret_arn: str
+    role: str
+    role_secret_arn: str
+    database: str
+    schema: str
+
+
+@dataclass(frozen=True)
+class AppLogin:
+    """An app's own role on a database instance: how it connects, and the bootstrap that creates the role."""
+
+    connection: pulumi.Output[PostgresConnection]
+    bootstrap: pulumi.Output[DatabaseBootstrap]
+    password_secret_arn: pulumi.Output[str]
+    master_secret_arn: pulumi.Output[str]
+
+
 @dataclass
 class PostgresDatabaseArgs:
     context: StackContext
     purpose: str
     """Physical name part, e.g. `iglu-db`."""
-    database_name: str
-    """The database RDS creates with the instance."""
+    database_name: str | None
+    """The database RDS creates with the instance (None: only `postgres`; apps bring theirs via `app_login`)."""
     master_username: str
     config: DatabaseInstance
     vpc_id: pulumi.Input[str]
@@ -171,11 +199,34 @@ class PostgresDatabase(pulumi.ComponentResource):
             lambda v: PostgresConnection(
                 host=v[0],
                 port=POSTGRES_PORT,
-                database=database or args.database_name,
+                database=database or args.database_name or "postgres",
                 username=args.master_username,
                 password_secret_arn=v[1],
             )
         )
+
+    def app_login(self, app: str, role: str, database: str, schema: str) -> AppLogin:
+        """A login role for `app` owning `database` and its `schema`, password generated into its own secret."""
+        ctx, args = self._ctx, self._args
+        password = random.RandomPassword(
+            f"{self._name}-{app}-password", length=40, special=False, opts=pulumi.ResourceOptions(parent=self)
+        )
+        secret = stack_secret(
+            f"{self._name}-{app}-password",
+            ctx,
+            f"{args.purpose}/{role}-password",
+            f"Password of role {role} ({app}) on the {self.identifier} PostgreSQL instance",
+            args.kms_key_arn,
+            self,
+            value=password.result,
+        )
+        connection = pulumi.Output.all(self.address, secret.arn).apply(
+            lambda v: PostgresConnection(v[0], POSTGRES_PORT, database, role, v[1])
+        )
+        bootstrap = pulumi.Output.all(self.address, self.password_secret_arn, secret.arn).apply(
+            lambda v: DatabaseBootstrap(v[0], POSTGRES_PORT, args.master_username, v[1], role, v[2], database, schema)
+        )
+        return AppLogin(connection, bootstrap, secret.arn, self.password_secret_arn)
 
     def admit(self, app: str, app_security_group_id: pulumi.Input[str]) -> None:
         """Open 5432 from one app's instances to this database: ingress here, egress on the app's group."""

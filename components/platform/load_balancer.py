@@ -91,7 +91,8 @@ class LoadBalancerArgs:
     account_id: pulumi.Input[str]
     access_logs: bool = False
     access_logs_bucket: str = "alb-logs"
-    """Suffix of the log bucket `<prefix>-<suffix>-<account id>` (ELB can only deliver to SSE-S3 buckets)."""
+    """Middle of the log bucket name `<prefix>-<this>-<account id>` (ELB can only deliver to SSE-S3 buckets;
+    the policy pack recognises such log sinks by `-alb-logs` in the name)."""
     log_expiration_days: int = 30
     deregistration_delay: int = 30
 
@@ -207,7 +208,8 @@ class PublicLoadBalancer:
 
     def _access_logs(self) -> aws.lb.LoadBalancerAccessLogsArgs:
         args, ctx = self._args, self._args.context
-        bucket_name = pulumi.Output.concat(ctx.prefix, f"-{args.access_logs_bucket}-", args.account_id)
+        # S3 names stop at 63 characters; 13 go to `-<account id>`.
+        bucket_name = pulumi.Output.concat(ctx.short_name(args.access_logs_bucket, 63 - 13), "-", args.account_id)
         bucket = SecureBucket(
             f"{self._name}-access-logs",
             SecureBucketArgs(
