@@ -40,8 +40,8 @@ class EnrichArgs:
     enriched: StreamInfo
     bad: StreamInfo
     enrichments: dict[str, dict]
-    resolver: dict
-    secret_arns: list[str] = field(default_factory=list)
+    resolver: pulumi.Input[dict]
+    secret_arns: list[pulumi.Input[str]] = field(default_factory=list)
     asset_s3_uris: list[str] = field(default_factory=list)
 
 
@@ -60,7 +60,9 @@ class Enrich(pulumi.ComponentResource):
                     telemetry=args.operations.telemetry,
                 )
             ),
-            "iglu_resolver.json": json.dumps(args.resolver, indent=2) + "\n",
+            "iglu_resolver.json": pulumi.Output.from_input(args.resolver).apply(
+                lambda resolver: json.dumps(resolver, indent=2) + "\n"
+            ),
             **{
                 f"enrichments/{file}": json.dumps(doc, indent=2) + "\n"
                 for file, doc in sorted(args.enrichments.items())
