@@ -1,4 +1,5 @@
-"""Snowplow pipeline on AWS: config -> network -> keys -> storage -> streams -> collector -> enrich -> loaders."""
+"""Snowplow pipeline on AWS: config -> network -> keys -> storage -> streams -> schema registry (Iglu Server and
+its database) -> collector -> enrich -> lake loaders -> destinations (PostgreSQL)."""
 
 import pulumi
 import pulumi_aws as aws
@@ -8,9 +9,14 @@ from components.apps.collector import Collector, CollectorArgs
 from components.apps.consumers import Enrich, EnrichArgs, S3Loader, S3LoaderArgs
 from components.apps.ec2_service import Placement, describe_instance_type
 from components.apps.enrichment_files import render_enrichments
-from components.apps.iglu_resolver import render_resolver
+from components.apps.iglu_resolver import OwnServer, render_resolver
+from components.apps.iglu_server import IgluServer, IgluServerArgs
 from components.context import StackContext, stack_tags
+from components.destinations.postgres import EVENTS_DATABASE, LOADER_ROLE, PostgresDestination, PostgresDestinationArgs
+from components.destinations.postgres_loader_config import EVENTS_SCHEMA
+from components.platform.database import PostgresDatabase, PostgresDatabaseArgs
 from components.platform.keys import Keys, KeysArgs
+from components.platform.load_balancer import AllowedSource
 from components.platform.network import Network, NetworkArgs, plan_network
 from components.platform.storage import Storage, StorageArgs
 from components.platform.streams import Streams, StreamsArgs
@@ -18,15 +24,19 @@ from components.platform.streams import Streams, StreamsArgs
 # Everything that can be wrong with the stack file is found here, before any resource exists.
 deployment = stack_config.load()
 cfg = deployment.config
+iglu_cfg, postgres_cfg = cfg.iglu.server, cfg.destinations.postgres
 network_plan = plan_network(cfg.network)
 instances = {
     app: describe_instance_type(f"snowplow:{key}.size.instanceType", size.instance_type)
-    for app, key, size in (
-        ("collector", "collector", cfg.collector.size),
-        ("enrich", "enrich", cfg.enrich.size),
-        ("loader-enriched", "loaders.enriched", cfg.loaders.enriched.size),
-        ("loader-bad", "loaders.bad", cfg.loaders.bad.size),
+    for app, key, size, enabled in (
+        ("collector", "collector", cfg.collector.size, True),
+        ("enrich", "enrich", cfg.enrich.size, True),
+        ("loader-enriched", "loaders.enriched", cfg.loaders.enriched.size, True),
+        ("loader-bad", "loaders.bad", cfg.loaders.bad.size, True),
+        ("iglu-server", "iglu.server", iglu_cfg.size, iglu_cfg.enabled),
+        ("postgres-loader", "destinations.postgres", postgres_cfg.size, postgres_cfg.enabled),
     )
+    if enabled
 }
 
 ctx = StackContext(
@@ -49,6 +59,54 @@ private = Placement(
     config_bucket=storage.config.bucket_name,
 )
 
+
+def postgres_database(name: str, purpose: str, database: str | None, master: str, config) -> PostgresDatabase:
+    return PostgresDatabase(
+        name,
+        PostgresDatabaseArgs(
+            context=ctx,
+            purpose=purpose,
+            database_name=database,
+            master_username=master,
+            config=config,
+            vpc_id=network.vpc_id,
+            subnet_ids=network.private_subnet_ids,
+            kms_key_arn=keys.key_arn,
+            log_retention_days=cfg.operations.log_retention_days,
+        ),
+    )
+
+
+# Schema registry: the Iglu Server on its database; it also prepares the Postgres destination's role,
+# database and schema (the loader creates only tables), on its own instance or a dedicated one.
+iglu = events_db = loader_login = None
+if iglu_cfg.enabled:
+    iglu_db = postgres_database("iglu-db", "iglu-db", "iglu", "iglu", iglu_cfg.database)
+    if postgres_cfg.enabled:
+        shared = postgres_cfg.database == "shared"
+        events_db = (
+            iglu_db
+            if shared
+            else postgres_database("events-db", "events-db", None, "snowplow_admin", postgres_cfg.instance)
+        )
+        loader_login = events_db.app_login("postgres-loader", LOADER_ROLE, EVENTS_DATABASE, EVENTS_SCHEMA)
+    iglu = IgluServer(
+        "iglu-server",
+        IgluServerArgs(
+            context=ctx,
+            config=iglu_cfg,
+            operations=cfg.operations,
+            instance=instances["iglu-server"],
+            placement=private,
+            public_subnet_ids=network.public_subnet_ids,
+            stack_egress=[AllowedSource(ip.apply(lambda a: f"{a}/32")) for ip in network.nat_public_ips],
+            account_id=account_id,
+            database=iglu_db,
+            bootstraps=[loader_login.bootstrap] if loader_login else [],
+            bootstrap_databases=[events_db] if events_db is not None and events_db is not iglu_db else [],
+        ),
+    )
+
 collector = Collector(
     "collector",
     CollectorArgs(
@@ -65,6 +123,14 @@ collector = Collector(
 )
 
 enrichments = cfg.enrich.enrichments
+resolver_secrets = sorted(set(enrichments.secret_arns()) | set(cfg.iglu.secret_arns()))
+if iglu is None:
+    resolver = render_resolver(cfg.iglu)
+else:
+    resolver = pulumi.Output.all(iglu.endpoint.api_uri, iglu.endpoint.read_key_secret_arn).apply(
+        lambda v: render_resolver(cfg.iglu, OwnServer(*v))
+    )
+    resolver_secrets = [*resolver_secrets, iglu.endpoint.read_key_secret_arn]
 enrich = Enrich(
     "enrich",
     EnrichArgs(
@@ -77,8 +143,8 @@ enrich = Enrich(
         enriched=streams["enriched"],
         bad=streams["bad1"],
         enrichments=render_enrichments(enrichments),
-        resolver=render_resolver(cfg.iglu),
-        secret_arns=sorted(set(enrichments.secret_arns()) | set(cfg.iglu.secret_arns())),
+        resolver=resolver,
+        secret_arns=resolver_secrets,
         asset_s3_uris=enrichments.s3_asset_uris(),
     ),
 )
@@ -105,6 +171,41 @@ loaders = {
     )
 }
 
+if iglu is not None:
+    iglu.reachable_from("enrich", enrich.service.security_group_id)
+
+if postgres_cfg.enabled:
+    postgres = PostgresDestination(
+        "postgres-loader",
+        PostgresDestinationArgs(
+            context=ctx,
+            config=postgres_cfg,
+            operations=cfg.operations,
+            instance=instances["postgres-loader"],
+            placement=private,
+            enriched=streams["enriched"],
+            failures=streams["bad2"],
+            database=events_db,
+            login=loader_login,
+            iglu=iglu.endpoint,
+            iglu_config=cfg.iglu,
+        ),
+    )
+    iglu.reachable_from("postgres-loader", postgres.service.security_group_id)
+    pulumi.export(
+        "postgres_destination",
+        loader_login.connection.apply(
+            lambda c: {
+                "host": c.host,
+                "port": c.port,
+                "database": c.database,
+                "schema": EVENTS_SCHEMA,
+                "username": c.username,
+                "passwordSecretArn": c.password_secret_arn,
+            }
+        ),
+    )
+
 pulumi.export("collector_url", collector.collector_url)
 pulumi.export("collector_dns_name", collector.dns_name)
 pulumi.export("lake_bucket", storage.lake.bucket_name)
@@ -114,3 +215,6 @@ pulumi.export("kms_key_arn", keys.key_arn)
 pulumi.export("kms_key_alias", keys.alias_name)
 pulumi.export("stream_names", {logical: info.name for logical, info in streams.by_name.items()})
 pulumi.export("enabled_enrichments", enrichments.enabled_names())
+if iglu is not None:
+    pulumi.export("iglu_server_url", iglu.url)
+    pulumi.export("iglu_write_key_secret_arn", iglu.write_key_secret_arn)
