@@ -11,12 +11,13 @@ PREVIEW_ARGS := $(if $(CONFIG),--config $(CONFIG),--stack $(STACK))
 PREVIEW_ARGS += $(if $(JSON),--json $(JSON),)
 PREVIEW_ARGS += $(if $(RENDER),--render $(RENDER),)
 PREVIEW_ARGS += $(if $(POLICY_CONFIG),--policy-config $(POLICY_CONFIG),)
+SCHEMA_ARGS := $(if $(SCHEMAS),--schemas $(SCHEMAS),) $(if $(URL),--url $(URL),) $(if $(PUBLIC),--public,)
 
 # Operator tools (same .venv): outputs from a file, else from `pulumi stack output --json -s $(STACK)`.
 SMOKE_SOURCE := $(if $(OUTPUTS),--outputs $(OUTPUTS),--stack $(STACK))
 STACK_SOURCE := $(if $(CONFIG),--config $(CONFIG),--stack $(STACK))
 
-.PHONY: venv preview test lint clean smoke preflight
+.PHONY: venv preview test lint clean smoke preflight publish-schemas lint-schemas
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
 	@echo "== setting up $(VENV) (first run: one to two minutes; each package is listed as it installs)"
@@ -46,6 +47,13 @@ smoke: $(STAMP)
 
 preflight: $(STAMP)
 	$(PY) -m ops.preflight $(STACK_SOURCE) $(PREFLIGHT_ARGS)
+
+# Lint schemas/ (or SCHEMAS=dir) and publish them to the stack's Iglu Server; lint-schemas stays offline.
+publish-schemas: $(STAMP)
+	$(PY) -m tools.publish_schemas $(STACK_SOURCE) $(SCHEMA_ARGS)
+
+lint-schemas: $(STAMP)
+	$(PY) -m tools.publish_schemas --lint-only $(SCHEMA_ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -27,12 +27,17 @@ class StackContext:
         return f"{self.prefix}-{thing}"
 
     def log_group_name(self, thing: str) -> str:
-        """CloudWatch log group of an app's instances; `log_group_pattern` matches every one of this stack."""
+        """CloudWatch log group of an app's instances; `log_group_patterns` match every one of this stack."""
         return f"/aws/ec2/{self.name(thing)}"
 
+    def database_log_group_name(self, identifier: str, kind: str) -> str:
+        """Where RDS exports log `kind` of the stack's database `identifier` (which starts with the prefix)."""
+        return f"/aws/rds/instance/{identifier}/{kind}"
+
     @property
-    def log_group_pattern(self) -> str:
-        return self.log_group_name("*")
+    def log_group_patterns(self) -> list[str]:
+        """Every log group this stack creates: its app instances' and its databases' exports."""
+        return [self.log_group_name("*"), self.database_log_group_name(self.name("*"), "*")]
 
     def short_name(self, thing: str, limit: int) -> str:
         """`name(thing)` cut to an AWS length limit, kept unique with a hash suffix when cut."""

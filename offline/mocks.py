@@ -51,7 +51,11 @@ _ARNS: dict[str, tuple[str, str, str]] = {
 }
 _GLOBAL_SERVICES = {"iam", "s3"}
 # Physical-name inputs per type (the rest fall back to `name`, then a Pulumi-style suffixed name).
-_NAME_INPUTS = {"aws:autoscaling/group:Group": "name", "aws:iam/instanceProfile:InstanceProfile": "name"}
+_NAME_INPUTS = {
+    "aws:autoscaling/group:Group": "name",
+    "aws:iam/instanceProfile:InstanceProfile": "name",
+    "aws:rds/instance:Instance": "identifier",
+}
 
 
 # A sample of EC2's catalogue for offline runs: type -> (memory MiB, architecture).
@@ -293,3 +297,23 @@ class SnowplowMocks(pulumi.runtime.Mocks):
 
     def _outputs_Secret(self, args, outputs, seed):
         return {"id": outputs["arn"]}
+
+    def _outputs_Instance(self, args, outputs, seed):
+        if args.typ != "aws:rds/instance:Instance":
+            return {}
+        host = f"{outputs['id']}.c{seed[:10]}.{self.region}.rds.amazonaws.com"
+        return {"address": host, "endpoint": f"{host}:{outputs.get('port', 5432)}", "resourceId": f"db-{seed[:26]}"}
+
+    # pulumi-random: deterministic stand-ins (the engine masks them as secrets where the provider does)
+    def _outputs_RandomPassword(self, args, outputs, seed):
+        return {"result": f"mock{seed[:36]}", "bcryptHash": f"$2a$10${seed[:53]}"}
+
+    def _outputs_RandomUuid(self, args, outputs, seed):
+        return {"result": str(uuid.UUID(seed[32:64]))}
+
+    def _outputs_RandomId(self, args, outputs, seed):
+        return {
+            "hex": seed[: 2 * int(args.inputs.get("byteLength", 4))],
+            "b64Url": seed[:6],
+            "dec": str(int(seed[:8], 16)),
+        }

@@ -88,9 +88,14 @@ class ServiceSize(ConfigModel):
             if info.field_name == "instance_type" and not _INSTANCE_TYPE.fullmatch(value):
                 raise ValueError("must be an EC2 instance type such as t3a.small or c7g.large")
             return value
-        dev, prod = SIZE_DEFAULTS[cls.app]
+        dev, prod = cls.environment_defaults()
         index = ("instance_type", "min_size", "max_size").index(info.field_name)
         return environment_default(info, dev=dev[index], prod=prod[index])
+
+    @classmethod
+    def environment_defaults(cls) -> tuple[tuple[str, int, int], tuple[str, int, int]]:
+        """(dev, prod) defaults of (instance type, min instances, max instances)."""
+        return SIZE_DEFAULTS[cls.app]
 
     @model_validator(mode="after")
     def _bounds(self):

@@ -7,6 +7,7 @@ from pydantic import Field, field_validator, model_validator
 
 from stack_config.base import ConfigModel, NonEmptyStr, matching
 from stack_config.enrichments import SecretArn
+from stack_config.iglu_server import IgluServerConfig
 
 IGLU_CENTRAL_NAME = "Iglu Central"
 _URI = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9/_.~%=+-]*)?", re.ASCII)
@@ -52,8 +53,9 @@ class IgluRegistry(ConfigModel):
 
 
 class IgluConfig(ConfigModel):
-    """Iglu Central (HTTPS) is always included; `registries` adds private ones."""
+    """Iglu Central (HTTPS) is always included; `registries` adds private ones, `server` the stack's own."""
 
+    server: IgluServerConfig = Field(default={}, validate_default=True)
     registries: list[IgluRegistry] = []
     cache_size: int = Field(500, ge=1)
     cache_ttl: int = Field(600, ge=0)

@@ -243,12 +243,15 @@ def parse(
 def _regional_problems(config: StackConfig, region: str) -> list[str]:
     """Keys that must name something in the stack's own region."""
     problems = []
-    arn = config.collector.certificate_arn
-    if arn and arn.split(":")[3] != region:
-        problems.append(
-            f"{NAMESPACE}:collector.certificateArn: must be a certificate in the stack's region {region} "
-            f"(a load balancer only uses certificates of its own region) (got {json.dumps(arn)})"
-        )
+    for key, arn in (
+        ("collector.certificateArn", config.collector.certificate_arn),
+        ("iglu.server.certificateArn", config.iglu.server.certificate_arn),
+    ):
+        if arn and arn.split(":")[3] != region:
+            problems.append(
+                f"{NAMESPACE}:{key}: must be a certificate in the stack's region {region} "
+                f"(a load balancer only uses certificates of its own region) (got {json.dumps(arn)})"
+            )
     return problems
 
 

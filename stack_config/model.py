@@ -12,8 +12,10 @@ from pydantic import (
 
 from stack_config.apps import CollectorConfig, EnrichConfig, LakeConfig, LoadersConfig, OperationsConfig
 from stack_config.base import ConfigModel
+from stack_config.destinations import DestinationsConfig, destination_problems
 from stack_config.enrichments import SecretArn
 from stack_config.iglu import IgluConfig
+from stack_config.iglu_server import iglu_server_problems
 from stack_config.platform import NetworkConfig, StreamsConfig
 
 LICENSE_URL = "https://docs.snowplow.io/limited-use-license-1.1/"
@@ -78,7 +80,8 @@ class StackConfig(ConfigModel):
     enrich: EnrichConfig = Field(default={}, validate_default=True)
     lake: LakeConfig = LakeConfig()
     loaders: LoadersConfig = Field(default={}, validate_default=True)
-    iglu: IgluConfig = IgluConfig()
+    iglu: IgluConfig = Field(default={}, validate_default=True)
+    destinations: DestinationsConfig = Field(default={}, validate_default=True)
     secrets: SecretsConfig = SecretsConfig()
 
     @field_validator("accept_limited_use_license")
@@ -112,4 +115,4 @@ def consistency_problems(config: StackConfig) -> list[str]:
                     "a Kinesis consumer never uses more instances than its input stream has shards: "
                     "raise the shards or lower maxSize"
                 )
-    return problems
+    return problems + iglu_server_problems(config) + destination_problems(config)

@@ -198,10 +198,14 @@ def test_planned_user_data_boots_its_app_from_the_planned_objects(plan, app, tmp
     """The real user data of the plan, run by bash against the plan's own S3 objects on a fake host."""
     host = FakeHost(tmp_path)
     script = user_data(plan, app)
+    placeholders = set()
     for obj in config_objects(plan, app):
         path = host.state / "s3" / obj["inputs"]["bucket"] / obj["inputs"]["key"]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(obj["inputs"]["content"])
+        placeholders |= set(re.findall(r"\{\{resolve:secretsmanager:([^}]+)\}\}", obj["inputs"]["content"]))
+    # Secrets the files reference exist by the time an instance boots (e.g. the Iglu read key in prod).
+    host.set("secrets.json", json.dumps({arn: "stand-in-secret-value" for arn in placeholders}))
     run = host.run(script)
     host.unlock()
     assert run.returncode == 0, run.stderr

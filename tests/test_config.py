@@ -97,7 +97,10 @@ def test_every_problem_is_reported_at_once():
 def test_environment_sets_defaults_that_were_not_written():
     dev = parse(GOOD, "eu-west-1", "snowplow", "dev").config
     prod = parse(
-        {**GOOD, "environment": "prod", "network": {"create": {"azs": 3}}}, "eu-west-1", "snowplow", "p"
+        {**GOOD, "environment": "prod", "network": {"create": {"azs": 3}}, "iglu": {"server": {"enabled": False}}},
+        "eu-west-1",
+        "snowplow",
+        "p",
     ).config
     assert (dev.network.create.nat_gateways, dev.streams.retention_hours, dev.protect_data) == (1, 24, False)
     assert (prod.network.create.nat_gateways, prod.streams.retention_hours, prod.protect_data) == (3, 168, True)

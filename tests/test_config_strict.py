@@ -46,6 +46,7 @@ EXAMPLES = {
     "key": "client",
     "vendorPrefixes[]": "com.acme",
     "host": "crm.cluster-abc.eu-west-1.rds.amazonaws.com",
+    "instanceClass": "db.t4g.small",
 }
 
 

@@ -134,7 +134,9 @@ def test_collector_may_only_write_raw_and_bad_1(prod):
 
 def test_prod_collector_redirects_http_to_tls13_https(prod):
     listeners = {
-        listener["inputs"]["port"]: listener["inputs"] for listener in of_type(prod, "aws:lb/listener:Listener")
+        listener["inputs"]["port"]: listener["inputs"]
+        for listener in of_type(prod, "aws:lb/listener:Listener")
+        if listener["name"].startswith("collector-")
     }
     assert listeners[80]["defaultActions"] == [
         {"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}
@@ -142,9 +144,9 @@ def test_prod_collector_redirects_http_to_tls13_https(prod):
     assert listeners[443]["protocol"] == "HTTPS"
     assert listeners[443]["sslPolicy"].startswith("ELBSecurityPolicy-TLS13")
     assert listeners[443]["defaultActions"][0]["type"] == "forward"
-    (cert,) = of_type(prod, "aws:acm/certificate:Certificate")
+    (cert,) = [c for c in of_type(prod, "aws:acm/certificate:Certificate") if c["name"] == "collector-cert"]
     assert cert["inputs"]["validationMethod"] == "DNS"
-    (alias,) = [r for r in of_type(prod, "aws:route53/record:Record") if r["inputs"].get("aliases")]
+    (alias,) = [r for r in of_type(prod, "aws:route53/record:Record") if r["name"] == "collector-alias"]
     assert alias["inputs"]["name"] == "collector.example.com"
     assert prod.outputs["collector_url"] == "https://collector.example.com"
 
@@ -167,12 +169,13 @@ def test_imported_certificate_gives_https_without_dns_records(preview):
 
 
 def test_alb_drops_invalid_headers_and_logs_to_an_sse_s3_bucket_in_prod(prod, dev):
-    (alb,) = of_type(prod, "aws:lb/loadBalancer:LoadBalancer")
+    (alb,) = [a for a in of_type(prod, "aws:lb/loadBalancer:LoadBalancer") if a["name"] == "collector-alb"]
     assert alb["inputs"]["dropInvalidHeaderFields"] is True and alb["inputs"]["internal"] is False
     assert alb["inputs"]["accessLogs"]["enabled"] is True
     sse = [
         r
         for r in of_type(prod, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+        if not r["name"].startswith("iglu-server-")  # the Iglu Server's own ALB log bucket
     ]
     algorithms = sorted(r["inputs"]["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] for r in sse)
     assert algorithms == ["AES256", "aws:kms", "aws:kms"]
@@ -181,7 +184,7 @@ def test_alb_drops_invalid_headers_and_logs_to_an_sse_s3_bucket_in_prod(prod, de
 
 def test_launch_templates_require_imdsv2_encrypt_root_and_have_no_public_ip(prod):
     templates = of_type(prod, "aws:ec2/launchTemplate:LaunchTemplate")
-    assert len(templates) == 4
+    assert len(templates) == 5  # collector, enrich, two S3 loaders, Iglu Server
     for template in templates:
         inputs = template["inputs"]
         assert inputs["metadataOptions"]["httpTokens"] == "required"

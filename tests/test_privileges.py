@@ -62,7 +62,8 @@ def test_every_instance_role_kms_grant_goes_through_a_service(plan):
 def test_each_app_uses_the_key_only_through_the_services_it_calls(plan):
     expected = {
         "collector": {"s3", "kinesis"},
-        "enrich": {"s3", "kinesis", "dynamodb"},
+        # prod runs the stack's Iglu Server: enrich reads its read key from Secrets Manager
+        "enrich": {"s3", "kinesis", "dynamodb"} | ({"secretsmanager"} if plan.stack == "prod" else set()),
         "s3-loader-enriched": {"s3", "kinesis", "dynamodb"},
         "s3-loader-bad": {"s3", "kinesis", "dynamodb"},
     }
@@ -164,8 +165,15 @@ def test_endpoint_policy_follows_the_configured_asset_buckets_and_region(preview
 def test_key_policy_lets_logs_use_the_key_only_for_this_stacks_log_groups(plan):
     (key,) = of_type(plan, "aws:kms/key:Key")
     (logs,) = [s for s in json.loads(key["inputs"]["policy"])["Statement"] if "Service" in s["Principal"]]
-    pattern = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
-    assert pattern == f"arn:aws:logs:eu-west-1:123456789012:log-group:/aws/ec2/snowplow-{plan.stack}-*"
-    for group in of_type(plan, "aws:cloudwatch/logGroup:LogGroup"):
-        assert fnmatchcase(f"arn:aws:logs:eu-west-1:123456789012:log-group:{group['inputs']['name']}", pattern)
-    assert not fnmatchcase("arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/other", pattern)
+    patterns = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+    assert patterns == [
+        f"arn:aws:logs:eu-west-1:123456789012:log-group:/aws/ec2/snowplow-{plan.stack}-*",
+        f"arn:aws:logs:eu-west-1:123456789012:log-group:/aws/rds/instance/snowplow-{plan.stack}-*/*",
+    ]
+    groups = of_type(plan, "aws:cloudwatch/logGroup:LogGroup")
+    assert any(g["inputs"]["name"].startswith("/aws/rds/") for g in groups) == (plan.stack == "prod")  # Iglu's db
+    for group in groups:
+        arn = f"arn:aws:logs:eu-west-1:123456789012:log-group:{group['inputs']['name']}"
+        assert any(fnmatchcase(arn, pattern) for pattern in patterns), arn
+    for other in ("/aws/lambda/other", "/aws/rds/instance/other-db/postgresql", "/aws/ec2/snowplow-other-enrich"):
+        assert not any(fnmatchcase(f"arn:aws:logs:eu-west-1:123456789012:log-group:{other}", p) for p in patterns)

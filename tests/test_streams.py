@@ -44,7 +44,14 @@ def test_retention_follows_config(preview):
 
 
 def test_prod_protects_and_retains_streams_and_key_dev_does_not(preview):
-    prod = preview({"snowplow:environment": "prod", "snowplow:network": {"create": {"azs": 2}}}, stack="prod")
+    prod = preview(
+        {
+            "snowplow:environment": "prod",
+            "snowplow:network": {"create": {"azs": 2}},
+            "snowplow:iglu": {"server": {"enabled": False}},
+        },
+        stack="prod",
+    )
     dev = preview()
     for run, expected in ((prod, True), (dev, False)):
         for resource in of_type(run, STREAM) + of_type(run, "aws:kms/key:Key"):

@@ -19,7 +19,13 @@ def accepts_tags(type_token: str) -> bool:
 
 @pytest.mark.parametrize("environment", ["dev", "prod"])
 def test_every_taggable_resource_has_stack_and_user_tags(preview, environment):
-    overrides = {"snowplow:environment": environment, "snowplow:tags": {"owner": "data-platform", "cost-center": "42"}}
+    overrides = {
+        "snowplow:environment": environment,
+        "snowplow:tags": {"owner": "data-platform", "cost-center": "42"},
+        "snowplow:iglu": {
+            "server": {"enabled": True, "domain": "iglu.example.com", "hostedZoneId": "Z0123456789EXAMPLE"}
+        },
+    }
     run = preview(overrides, stack=environment)
     taggable = [r for r in run.resources if r["type"].startswith("aws:") and accepts_tags(r["type"])]
     assert len(taggable) >= 15

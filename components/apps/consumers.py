@@ -40,8 +40,8 @@ class EnrichArgs:
     enriched: StreamInfo
     bad: StreamInfo
     enrichments: dict[str, dict]
-    resolver: dict
-    secret_arns: list[str] = field(default_factory=list)
+    resolver: pulumi.Input[dict]
+    secret_arns: list[pulumi.Input[str]] = field(default_factory=list)
     asset_s3_uris: list[str] = field(default_factory=list)
 
 
@@ -63,7 +63,10 @@ class Enrich(pulumi.ComponentResource):
                     )
                 ),
             ),
-            "iglu_resolver.json": ctx.from_config("iglu", json.dumps(args.resolver, indent=2) + "\n"),
+            "iglu_resolver.json": ctx.from_config(
+                "iglu",
+                pulumi.Output.from_input(args.resolver).apply(lambda resolver: json.dumps(resolver, indent=2) + "\n"),
+            ),
             **{
                 f"enrichments/{file}": ctx.from_config("enrich", json.dumps(doc, indent=2) + "\n")
                 for file, doc in sorted(args.enrichments.items())

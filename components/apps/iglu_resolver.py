@@ -1,14 +1,25 @@
-"""Enrich's `iglu_resolver.json`: Iglu Central over HTTPS plus the stack's private registries."""
+"""Enrich's `iglu_resolver.json`: Iglu Central over HTTPS, the stack's own Iglu Server, private registries."""
+
+from dataclasses import dataclass
 
 from components.apps.enrichment_files import secret_placeholder
 from stack_config.iglu import IGLU_CENTRAL_NAME, IgluConfig, IgluRegistry
+from stack_config.iglu_server import OWN_REGISTRY_NAME
 
 RESOLVER_SCHEMA = "iglu:com.snowplowanalytics.iglu/resolver-config/jsonschema/1-0-3"
 IGLU_CENTRAL_URI = "https://iglucentral.com"
 IGLU_CENTRAL_PRIORITY = 10  # lower is checked first: private registries (default 0) win for their own vendors
 
 
-def render_resolver(config: IgluConfig) -> dict:
+@dataclass(frozen=True)
+class OwnServer:
+    """The stack's Iglu Server: `api_uri` ends in /api; read with the key held in `read_key_secret_arn`."""
+
+    api_uri: str
+    read_key_secret_arn: str
+
+
+def render_resolver(config: IgluConfig, own: OwnServer | None = None) -> dict:
     iglu_central = {
         "name": IGLU_CENTRAL_NAME,
         "priority": IGLU_CENTRAL_PRIORITY,
@@ -20,8 +31,22 @@ def render_resolver(config: IgluConfig) -> dict:
         "data": {
             "cacheSize": config.cache_size,
             "cacheTtl": config.cache_ttl,
-            "repositories": [iglu_central, *(_repository(r) for r in config.registries)],
+            "repositories": [
+                iglu_central,
+                *([_own(own)] if own else []),
+                *(_repository(r) for r in config.registries),
+            ],
         },
+    }
+
+
+def _own(own: OwnServer) -> dict:
+    """First for every vendor (priority 0, no prefix): it holds the user's schemas and may mirror Iglu Central."""
+    return {
+        "name": OWN_REGISTRY_NAME,
+        "priority": 0,
+        "vendorPrefixes": [],
+        "connection": {"http": {"uri": own.api_uri, "apikey": secret_placeholder(own.read_key_secret_arn)}},
     }
 
 

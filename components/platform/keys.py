@@ -11,7 +11,7 @@ from components.context import StackContext
 _USE_KEY = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
 
 
-def key_policy(partition: str, account_id: str, region: str, log_group_pattern: str) -> str:
+def key_policy(partition: str, account_id: str, region: str, log_group_patterns: list[str]) -> str:
     """Account administers the key via IAM; CloudWatch Logs (for this stack's log groups only) and EC2 Auto
     Scaling may use it directly. Instance roles get it through IAM, each only via the services it uses."""
     arn = f"arn:{partition}"
@@ -37,9 +37,10 @@ def key_policy(partition: str, account_id: str, region: str, log_group_pattern: 
                     "Resource": "*",
                     "Condition": {
                         "ArnLike": {
-                            "kms:EncryptionContext:aws:logs:arn": (
-                                f"{arn}:logs:{region}:{account_id}:log-group:{log_group_pattern}"
-                            )
+                            "kms:EncryptionContext:aws:logs:arn": [
+                                f"{arn}:logs:{region}:{account_id}:log-group:{pattern}"
+                                for pattern in log_group_patterns
+                            ]
                         }
                     },
                 },
@@ -86,7 +87,7 @@ class Keys(pulumi.ComponentResource):
             rotation_period_in_days=365,
             deletion_window_in_days=30 if ctx.protect_data else 7,
             policy=pulumi.Output.all(partition.partition, identity.account_id).apply(
-                lambda values: key_policy(values[0], values[1], ctx.region, ctx.log_group_pattern)
+                lambda values: key_policy(values[0], values[1], ctx.region, ctx.log_group_patterns)
             ),
             tags=ctx.tags_for(ctx.name("data")),
             opts=ctx.stateful(self),

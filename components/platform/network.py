@@ -138,6 +138,8 @@ class Network(pulumi.ComponentResource):
     public_subnet_ids: pulumi.Output[list[str]]
     private_subnet_ids: pulumi.Output[list[str]]
     private_route_table_ids: pulumi.Output[list[str]]
+    nat_public_ips: list[pulumi.Output[str]]
+    """Public IPs of the NAT gateways created here (empty for an adopted VPC, whose NAT the stack cannot see)."""
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("snowplow:pipeline:Network", name, None, opts)
@@ -151,6 +153,7 @@ class Network(pulumi.ComponentResource):
             self.public_subnet_ids = pulumi.Output.from_input(list(existing.public_subnet_ids))
             self.private_subnet_ids = pulumi.Output.from_input(list(existing.private_subnet_ids))
             self.private_route_table_ids = pulumi.Output.from_input([])
+            self.nat_public_ips = []
         else:
             self._create(name, args.plan.create)
         self.register_outputs(
@@ -216,10 +219,11 @@ class Network(pulumi.ComponentResource):
                 )
             )
 
-        nats = []
+        nats, self.nat_public_ips = [], []
         for i in range(spec.nat_gateways):
             az = self.az_names[i]
             eip = aws.ec2.Eip(f"{name}-nat-{az}", domain="vpc", tags=self._tags(f"nat-{az}"), opts=self._opts())
+            self.nat_public_ips.append(eip.public_ip)
             nats.append(
                 aws.ec2.NatGateway(
                     f"{name}-nat-{az}",

@@ -1,0 +1,1 @@
+"""Optional stores loaded from the enriched stream."""

@@ -1,0 +1,69 @@
+"""Typed model of `snowplow:destinations`: optional stores loaded from the enriched stream."""
+
+from typing import ClassVar, Literal
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from stack_config.apps import ConsumerConfig
+from stack_config.base import ConfigModel, environment_default
+from stack_config.database import DatabaseInstance
+from stack_config.sizes import PostgresLoaderSize
+
+
+class PostgresInstance(DatabaseInstance):
+    classes: ClassVar[tuple[str, str]] = ("db.t4g.micro", "db.t4g.medium")
+
+
+class PostgresDestination(ConsumerConfig):
+    """The Snowplow Postgres Loader: enriched events into PostgreSQL (Snowplow rates it development and testing grade).
+
+    `database: own` creates a dedicated RDS instance sized by `instance`; `shared` puts the events database on
+    the Iglu Server's instance (cheaper, but events and the registry then compete for one database server).
+    """
+
+    enabled: bool = False
+    database: Literal["own", "shared"] | None = Field(None, validate_default=True)
+    instance: PostgresInstance = Field(default={}, validate_default=True)
+    size: PostgresLoaderSize = Field(default={}, validate_default=True)
+    max_records: int = Field(10_000, ge=1, le=10_000)
+    max_connections: int = Field(10, ge=1, le=100)
+
+    @field_validator("database")
+    @classmethod
+    def _database_default(cls, value, info: ValidationInfo):
+        return value if value is not None else environment_default(info, dev="shared", prod="own")
+
+    @model_validator(mode="after")
+    def _instance_only_when_own(self):
+        if self.database == "shared" and "instance" in self.model_fields_set:
+            raise ValueError(
+                "instance only applies to database: own; with database: shared the events database lives on the "
+                "Iglu Server's instance, sized by snowplow:iglu.server.database"
+            )
+        return self
+
+
+class DestinationsConfig(ConfigModel):
+    postgres: PostgresDestination = Field(default={}, validate_default=True)
+
+
+def destination_problems(config) -> list[str]:
+    """Rules between `destinations` and the rest of the stack; each names both keys."""
+    problems = []
+    postgres = config.destinations.postgres
+    if not postgres.enabled:
+        return problems
+    if not config.iglu.server.enabled:
+        problems.append(
+            "snowplow:destinations.postgres.enabled: the Postgres loader looks up every schema in an Iglu Server "
+            "(0.6+), never in Iglu Central or a static registry: set snowplow:iglu.server.enabled: true "
+            "(got false)"
+        )
+    streams = config.streams
+    if streams.mode == "PROVISIONED" and postgres.size.max_size > streams.shards.enriched:
+        problems.append(
+            f"snowplow:destinations.postgres.size.maxSize: {postgres.size.max_size} exceeds "
+            f"snowplow:streams.shards.enriched ({streams.shards.enriched}); a Kinesis consumer never uses more "
+            "instances than its input stream has shards: raise the shards or lower maxSize"
+        )
+    return problems

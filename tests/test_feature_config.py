@@ -1,0 +1,140 @@
+"""`snowplow:iglu.server` and `snowplow:destinations`: defaults per environment, and rules naming both keys."""
+
+import pytest
+
+from stack_config import ConfigError, parse
+
+DEV = {"environment": "dev", "acceptLimitedUseLicense": True}
+PROD = {"environment": "prod", "acceptLimitedUseLicense": True, "network": {"create": {"azs": 2}}}
+IGLU_TLS = {"domain": "iglu.example.com", "hostedZoneId": "Z0123456789EXAMPLE"}
+EXISTING = {
+    "vpcId": "vpc-0123456789abcdef0",
+    "publicSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
+    "privateSubnetIds": ["subnet-0123456789abcdef2", "subnet-0123456789abcdef3"],
+}
+
+
+def config(raw: dict):
+    return parse(raw, "eu-west-1", "snowplow", "t").config
+
+
+def problems(raw: dict) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse(raw, "eu-west-1", "snowplow", "t")
+    return caught.value.problems
+
+
+def test_dev_runs_no_iglu_server_and_no_postgres_by_default():
+    cfg = config(DEV)
+    assert cfg.iglu.server.enabled is False
+    assert cfg.destinations.postgres.enabled is False
+
+
+def test_prod_runs_the_iglu_server_by_default_with_a_multi_az_protected_sized_database():
+    server = config({**PROD, "iglu": {"server": IGLU_TLS}}).iglu.server
+    assert server.enabled and server.access_logs and server.tls
+    assert (server.size.instance_type, server.size.min_size, server.size.max_size) == ("t3a.small", 2, 2)
+    db = server.database
+    assert (db.instance_class, db.multi_az, db.backup_retention_days, db.performance_insights) == (
+        "db.t4g.small",
+        True,
+        7,
+        True,
+    )
+    assert db.max_allocated_storage == 100
+
+
+def test_dev_database_defaults_are_cheap():
+    db = config({**DEV, "iglu": {"server": {"enabled": True}}}).iglu.server.database
+    assert (db.instance_class, db.multi_az, db.backup_retention_days, db.performance_insights) == (
+        "db.t4g.micro",
+        False,
+        1,
+        False,
+    )
+    assert db.max_allocated_storage is None
+
+
+def test_prod_iglu_server_without_tls_is_rejected_with_both_ways_out():
+    [line] = problems(PROD)
+    assert line.startswith("snowplow:iglu.server: prod serves the Iglu Server over HTTPS only")
+    assert "set domain with hostedZoneId or certificateArn, or set enabled: false" in line
+    assert config({**PROD, "iglu": {"server": {"enabled": False}}}).iglu.server.enabled is False
+
+
+def test_a_certificate_needs_the_domain_it_was_issued_for():
+    arn = "arn:aws:acm:eu-west-1:123456789012:certificate/abc-123"
+    [line] = problems({**DEV, "iglu": {"server": {"enabled": True, "certificateArn": arn}}})
+    assert "clients check the certificate against that name" in line
+
+
+def test_postgres_destination_without_an_iglu_server_names_both_keys():
+    [line] = problems({**DEV, "destinations": {"postgres": {"enabled": True}}})
+    assert line.startswith("snowplow:destinations.postgres.enabled:")
+    assert "snowplow:iglu.server.enabled: true" in line
+
+
+def test_postgres_database_defaults_shared_in_dev_own_in_prod():
+    dev = config({**DEV, "iglu": {"server": {"enabled": True}}, "destinations": {"postgres": {"enabled": True}}})
+    prod = config({**PROD, "iglu": {"server": IGLU_TLS}, "destinations": {"postgres": {"enabled": True}}})
+    assert dev.destinations.postgres.database == "shared"
+    assert prod.destinations.postgres.database == "own"
+    assert prod.destinations.postgres.instance.instance_class == "db.t4g.medium"
+    assert prod.destinations.postgres.instance.multi_az is True
+
+
+def test_instance_sizing_with_a_shared_database_is_rejected():
+    [line] = problems(
+        {
+            **DEV,
+            "iglu": {"server": {"enabled": True}},
+            "destinations": {"postgres": {"enabled": True, "database": "shared", "instance": {"allocatedStorage": 50}}},
+        }
+    )
+    assert line.startswith("snowplow:destinations.postgres: instance only applies to database: own")
+    assert "snowplow:iglu.server.database" in line
+
+
+def test_adopted_network_needs_the_iglu_allowlist_naming_both_keys():
+    raw = {**DEV, "network": {"existing": EXISTING}, "iglu": {"server": {"enabled": True}}}
+    [line] = problems(raw)
+    assert line.startswith("snowplow:iglu.server.ingressCidrs:") and "snowplow:network.existing" in line
+    raw["iglu"]["server"]["ingressCidrs"] = ["198.51.100.7/32"]
+    assert config(raw).iglu.server.ingress_cidrs == ["198.51.100.7/32"]
+
+
+def test_a_registry_entry_for_the_stacks_own_server_is_rejected():
+    own = {"name": "mine", "uri": "https://iglu.example.com/api"}
+    lines = problems({**PROD, "iglu": {"server": IGLU_TLS, "registries": [own]}})
+    assert lines == [
+        "snowplow:iglu.registries[0].uri: https://iglu.example.com/api is this stack's own Iglu Server "
+        "(snowplow:iglu.server.domain); remove the entry: every resolver already reads it with a read key"
+    ]
+
+
+@pytest.mark.parametrize(
+    "database,key,message",
+    [
+        ({"multiAz": False}, "multiAz", "prod databases run Multi-AZ"),
+        ({"backupRetentionDays": 3}, "backupRetentionDays", "at least 7 days"),
+        ({"allocatedStorage": 50, "maxAllocatedStorage": 50}, "maxAllocatedStorage", "must exceed allocatedStorage"),
+        ({"allocatedStorage": 10}, "allocatedStorage", "greater than or equal to 20"),
+        ({"instanceClass": "t4g.small"}, "instanceClass", "must be an RDS instance class such as db.t4g.small"),
+    ],
+)
+def test_prod_database_rules(database, key, message):
+    lines = problems({**PROD, "iglu": {"server": {**IGLU_TLS, "database": database}}})
+    assert any(line.startswith(f"snowplow:iglu.server.database.{key}:") and message in line for line in lines), lines
+
+
+def test_postgres_loader_never_outnumbers_enriched_shards():
+    lines = problems(
+        {
+            **DEV,
+            "iglu": {"server": {"enabled": True}},
+            "destinations": {"postgres": {"enabled": True, "size": {"maxSize": 3}}},
+        }
+    )
+    assert lines[0].startswith(
+        "snowplow:destinations.postgres.size.maxSize: 3 exceeds snowplow:streams.shards.enriched"
+    )

@@ -1,0 +1,228 @@
+"""iglu_keys.py (run on the Iglu instances after boot): keys created once, checked each boot, races settled."""
+
+import json
+import os
+import stat
+import sys
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from components.apps import iglu_keys
+
+SUPER = "7d6b1c0e-2f4a-4b8e-9c3d-5e6f7a8b9c0d"
+ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:snowplow-t/iglu-server/{}-AbCdEf"
+SUPER_ARN, READ_ARN, WRITE_ARN = (ARN.format(n) for n in ("super-api-key", "read-key", "write-key"))
+
+# A stand-in `aws secretsmanager` CLI: a JSON file of secrets, CAS on --client-request-token like the service.
+FAKE_AWS = """#!{python}
+import json, os, sys
+state_path = os.environ["FAKE_AWS_STATE"]
+state = json.load(open(state_path))
+args = sys.argv[1:]
+assert args[0] == "secretsmanager", args
+def opt(name):
+    return args[args.index(name) + 1]
+secret = opt("--secret-id")
+versions = state.setdefault(secret, [])
+state.setdefault("_calls", []).append(args[1])
+if args[1] == "get-secret-value":
+    if not versions:
+        sys.stderr.write("An error occurred (ResourceNotFoundException) when calling the GetSecretValue operation\\n")
+        sys.exit(254)
+    value, version = versions[-1]
+    print(json.dumps({{"ARN": secret, "SecretString": value, "VersionId": version}}))
+elif args[1] == "put-secret-value":
+    source = opt("--secret-string")
+    assert source.startswith("file://"), "secret values must not be passed on the command line"
+    value = open(source[len("file://"):]).read()
+    token = opt("--client-request-token")
+    existing = [v for v in versions if v[1] == token]
+    if existing and existing[0][0] != value:
+        sys.stderr.write("An error occurred (ResourceExistsException) when calling the PutSecretValue operation\\n")
+        sys.exit(254)
+    if not existing:
+        versions.append([value, token])
+    print(json.dumps({{"ARN": secret, "VersionId": token}}))
+json.dump(state, open(state_path, "w"))
+"""
+
+
+class FakeIglu:
+    """Permissions like Iglu Server 0.14: super key from config, keygen pairs, revocation, /api/meta/server."""
+
+    def __init__(self):
+        self.keys: dict[str, tuple[str, list[str]]] = {}
+        self.calls: list[str] = []
+        self.before_keygen = None
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def reply(self, status, body):
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def auth(self):
+                key = self.headers.get("apikey")
+                if key == SUPER:
+                    return ("CREATE_VENDOR", ["CREATE", "DELETE"])
+                return fake.keys.get(key, (None, []))
+
+            def do_GET(self):
+                fake.calls.append(f"GET {self.path}")
+                schema, key = self.auth()
+                self.reply(200, {"version": "0.14.2", "authInfo": {"vendor": "", "schema": schema, "key": key}})
+
+            def do_POST(self):
+                fake.calls.append(f"POST {self.path}")
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                assert body == {"vendorPrefix": "*"}
+                if "CREATE" not in self.auth()[1]:
+                    return self.reply(403, {"message": "Not sufficient privileges to create keys"})
+                if fake.before_keygen:
+                    hook, fake.before_keygen = fake.before_keygen, None
+                    hook()
+                pair = {"read": str(uuid.uuid4()), "write": str(uuid.uuid4())}
+                fake.keys[pair["read"]] = ("READ", [])
+                fake.keys[pair["write"]] = ("CREATE_VENDOR", [])
+                self.reply(200, pair)
+
+            def do_DELETE(self):
+                fake.calls.append(f"DELETE {self.path}")
+                if "DELETE" not in self.auth()[1]:
+                    return self.reply(403, {"message": "no"})
+                fake.keys.pop(parse_qs(urlsplit(self.path).query)["key"][0], None)
+                self.reply(200, {"message": "Keys have been deleted"})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def iglu():
+    server = FakeIglu()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def aws(tmp_path, monkeypatch):
+    cli = tmp_path / "aws"
+    cli.write_text(FAKE_AWS.format(python=sys.executable))
+    cli.chmod(cli.stat().st_mode | stat.S_IEXEC)
+    state = tmp_path / "secrets.json"
+    state.write_text(json.dumps({SUPER_ARN: [[SUPER, "v1"]]}))
+    monkeypatch.setenv("FAKE_AWS_STATE", str(state))
+    monkeypatch.setenv("AWS_CLI", str(cli))
+    return state
+
+
+def secrets(state: Path) -> dict:
+    return json.loads(state.read_text())
+
+
+def current(state: Path, arn: str) -> str | None:
+    versions = secrets(state).get(arn) or []
+    return versions[-1][0] if versions else None
+
+
+@pytest.fixture
+def settings(tmp_path, iglu):
+    path = tmp_path / "iglu-keys.json"
+    body = {"server": iglu.url, "superKeySecret": SUPER_ARN, "readKeySecret": READ_ARN, "writeKeySecret": WRITE_ARN}
+    path.write_text(json.dumps(body))
+    return str(path)
+
+
+def run(settings: str) -> int:
+    return iglu_keys.main(["--settings", settings])
+
+
+def test_first_boot_creates_a_read_key_and_a_write_key_that_are_not_the_super_key(iglu, aws, settings, capsys):
+    assert run(settings) == 0
+    read, write = current(aws, READ_ARN), current(aws, WRITE_ARN)
+    assert iglu.keys[read] == ("READ", []) and iglu.keys[write] == ("CREATE_VENDOR", [])
+    assert SUPER not in (read, write) and read != write
+    assert len(iglu.keys) == 2  # the unused half of each generated pair was revoked
+    logged = capsys.readouterr()
+    assert not any(k in logged.out + logged.err for k in (read, write, SUPER))
+
+
+def test_later_boots_only_check_the_stored_keys(iglu, aws, settings):
+    assert run(settings) == 0
+    before = secrets(aws)
+    iglu.calls.clear()
+    assert run(settings) == 0
+    assert {k: v for k, v in secrets(aws).items() if k != "_calls"} == {
+        k: v for k, v in before.items() if k != "_calls"
+    }
+    assert all(call.startswith("GET /api/meta/server") for call in iglu.calls)
+
+
+def test_a_key_the_server_no_longer_knows_is_replaced(iglu, aws, settings):
+    assert run(settings) == 0
+    old_read = current(aws, READ_ARN)
+    iglu.keys.pop(old_read)  # e.g. the database was restored from an older snapshot
+    assert run(settings) == 0
+    assert current(aws, READ_ARN) != old_read and iglu.keys[current(aws, READ_ARN)] == ("READ", [])
+
+
+def test_a_super_key_stored_as_read_key_is_not_accepted(iglu, aws, settings):
+    state = secrets(aws)
+    state[READ_ARN] = [[SUPER, "v0"]]
+    aws.write_text(json.dumps(state))
+    assert run(settings) == 0
+    assert current(aws, READ_ARN) != SUPER and iglu.keys[current(aws, READ_ARN)] == ("READ", [])
+
+
+def test_when_two_instances_race_the_first_write_wins_and_the_loser_revokes_its_keys(iglu, aws, settings):
+    # Instance B reads "no key yet"; before it stores its pair, instance A completes.
+    iglu.before_keygen = lambda: iglu_keys.ensure(
+        iglu_keys.Server(iglu.url), iglu_keys.Aws(os.environ["AWS_CLI"]), SUPER, "read", READ_ARN
+    )
+    outcome = iglu_keys.ensure(
+        iglu_keys.Server(iglu.url), iglu_keys.Aws(os.environ["AWS_CLI"]), SUPER, "read", READ_ARN
+    )
+    assert outcome == "stored by another instance"
+    winner = current(aws, READ_ARN)
+    assert len(secrets(aws)[READ_ARN]) == 1 and iglu.keys[winner] == ("READ", [])
+    assert list(iglu.keys) == [winner]  # both of B's keys and A's unused write key were revoked
+
+
+def test_without_the_super_key_the_boot_fails(iglu, aws, settings, capsys):
+    state = secrets(aws)
+    state[SUPER_ARN] = []
+    aws.write_text(json.dumps(state))
+    assert run(settings) == 1
+    assert "has no value" in capsys.readouterr().err
+
+
+def test_the_script_runs_on_the_hosts_python_39():
+    """AL2023's python3 is 3.9: no syntax newer than that, stdlib only."""
+    import ast
+
+    source = Path(iglu_keys.__file__).read_text()
+    ast.parse(source, feature_version=(3, 9))
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")])
+    }
+    assert imported <= set(sys.stdlib_module_names) | {"__future__"}
