@@ -40,7 +40,7 @@ preview: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m ruff check .
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto
 
 smoke: $(STAMP)
 	$(PY) -m ops.smoke $(SMOKE_SOURCE) $(SMOKE_ARGS)
