@@ -42,21 +42,25 @@ def render_resolver(config: IgluConfig, own: OwnServer | None = None) -> dict:
 
 def _own(own: OwnServer) -> dict:
     """First for every vendor (priority 0, no prefix): it holds the user's schemas and may mirror Iglu Central."""
-    return {
-        "name": OWN_REGISTRY_NAME,
-        "priority": 0,
-        "vendorPrefixes": [],
-        "connection": {"http": {"uri": own.api_uri, "apikey": secret_placeholder(own.read_key_secret_arn)}},
-    }
+    return repository_entry(OWN_REGISTRY_NAME, own.api_uri, own.read_key_secret_arn)
 
 
 def _repository(registry: IgluRegistry) -> dict:
-    http = {"uri": registry.uri}
-    if registry.api_key_secret_arn:
-        http["apikey"] = secret_placeholder(registry.api_key_secret_arn)
+    return repository_entry(
+        registry.name, registry.uri, registry.api_key_secret_arn, registry.priority, registry.vendor_prefixes
+    )
+
+
+def repository_entry(
+    name: str, uri: str, api_key_secret_arn: str | None, priority: int = 0, vendor_prefixes=()
+) -> dict:
+    """One HTTP repository of a resolver config; its API key as a placeholder the instance resolves at boot."""
+    http = {"uri": uri}
+    if api_key_secret_arn:
+        http["apikey"] = secret_placeholder(api_key_secret_arn)
     return {
-        "name": registry.name,
-        "priority": registry.priority,
-        "vendorPrefixes": list(registry.vendor_prefixes),
+        "name": name,
+        "priority": priority,
+        "vendorPrefixes": list(vendor_prefixes),
         "connection": {"http": http},
     }

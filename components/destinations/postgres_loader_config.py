@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.apps.enrichment_files import secret_placeholder
+from components.apps.iglu_resolver import repository_entry
 from components.platform.database import PostgresConnection
 
 EVENTS_SCHEMA = "atomic"
@@ -78,12 +79,6 @@ def render_postgres_loader_resolver(repositories: list[IgluServerRepository], ca
 
 
 def _repository(repository: IgluServerRepository) -> dict:
-    http = {"uri": repository.uri}
-    if repository.api_key_secret_arn:
-        http["apikey"] = secret_placeholder(repository.api_key_secret_arn)
-    return {
-        "name": repository.name,
-        "priority": repository.priority,
-        "vendorPrefixes": list(repository.vendor_prefixes),
-        "connection": {"http": http},
-    }
+    return repository_entry(
+        repository.name, repository.uri, repository.api_key_secret_arn, repository.priority, repository.vendor_prefixes
+    )
