@@ -2,6 +2,7 @@
 SNS, logs, secrets, KMS) and in transit (OpenSearch endpoints, load balancer listeners)."""
 
 from snowplow_aws_types import carriers
+from snowplow_log_sinks import LogSinks
 from snowplow_policy_util import (
     CLASSIC_ELB,
     DYNAMODB_TABLE,
@@ -12,7 +13,6 @@ from snowplow_policy_util import (
     LAUNCH_TEMPLATE,
     LB_LISTENER_RULES,
     LB_LISTENERS,
-    LBS,
     LOG_GROUP,
     OPENSEARCH_DOMAINS,
     REDSHIFT_CLUSTER,
@@ -37,7 +37,6 @@ from snowplow_policy_util import (
     key_problem,
     known,
     linked,
-    matches_any,
     of_type,
     places,
     resource_policy,
@@ -51,8 +50,9 @@ KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
 SSE_S3_OPTION = {
     "sseS3AllowedBuckets": string_list(
         ["*-alb-logs*", "*-access-logs*"],
-        "Physical bucket names (globs) that may use SSE-S3 (AES256): log sinks such as ELB access logs, which AWS "
-        "only writes with S3-managed keys. Buckets receiving a load balancer's logs are recognised automatically.",
+        "Physical bucket names (globs) of log sinks written from outside this stack, which may use SSE-S3 (AES256) "
+        "when their bucket policy or ACL lets an SSE-S3-only log service write (ELB or S3 server access logs). "
+        "Buckets that a load balancer or bucket in this stack logs into are recognised without it.",
     )
 }
 
@@ -94,27 +94,15 @@ def _bucket_encryption(bucket, configs) -> list:
     return found
 
 
-def _load_balancer_log_buckets(resources) -> set:
-    """URNs of buckets that receive load balancer access/connection logs (ELB writes those with SSE-S3 only)."""
-    buckets = of_type(resources, S3_BUCKETS)
-    by_name = {known(lambda b=b: get(b.props, "bucket"), None): b.urn for b in buckets}
-    urns = set()
-    for lb in of_type(resources, LBS, CLASSIC_ELB):
-        for prop in ("accessLogs", "connectionLogs"):
-            urns.update(d.urn for d in lb.property_dependencies.get(prop, []) if d.resource_type in S3_BUCKETS)
-            name = known(lambda p=prop, r=lb: get(r.props, p, "bucket"), None)
-            if isinstance(name, str) and name in by_name:
-                urns.add(by_name[name])
-    return urns
-
-
-def _sse_s3_allowed(bucket_name, cfg) -> bool:
-    return isinstance(bucket_name, str) and matches_any(bucket_name, cfg["sseS3AllowedBuckets"])
+SSE_S3_ONLY_WHERE = (
+    "SSE-S3 is accepted only where AWS requires it: buckets that receive Application or Classic Load Balancer logs or "
+    "S3 server access logs"
+)
 
 
 def check_bucket_sse(args, report, cfg):
     configs = bucket_children(args.resources, S3_SSE_TYPES)
-    log_buckets = _load_balancer_log_buckets(args.resources)
+    sinks = LogSinks(args.resources)
     for bucket in of_type(args.resources, S3_BUCKETS):
         rules = known(lambda b=bucket: _bucket_encryption(b, configs.get(b.urn, [])))
         if rules is UNKNOWN:
@@ -132,10 +120,15 @@ def check_bucket_sse(args, report, cfg):
                 )
             continue
         algorithms = sorted({str(a) for _, a, _ in rules})
-        name = known(lambda b=bucket: get(b.props, "bucket"), None)
-        if "AES256" in algorithms and (bucket.urn in log_buckets or _sse_s3_allowed(name, cfg)):
-            continue  # a log sink that AWS can only write with S3-managed keys
-        detail = f"it is encrypted with {algorithms} only" if algorithms else "no encryption configuration is linked"
+        if "AES256" in algorithms:
+            sink, why_not = sinks.judge_bucket(bucket, cfg)
+            if sink is UNKNOWN or sink:
+                continue  # a log sink that AWS can only write with S3-managed keys (or decided at deploy time)
+            detail = f"it is encrypted with {algorithms} only; {SSE_S3_ONLY_WHERE}, and {why_not}"
+        else:
+            detail = (
+                f"it is encrypted with {algorithms} only" if algorithms else "no encryption configuration is linked"
+            )
         report(
             f"S3 bucket '{bucket.name}' is not encrypted with SSE-KMS: {detail}. Add "
             "aws.s3.BucketServerSideEncryptionConfiguration(bucket=<bucket>.id, rules=[{apply_server_side_encryption_"
@@ -144,26 +137,63 @@ def check_bucket_sse(args, report, cfg):
         )
 
 
-def check_sse_configuration(args, report, cfg):
-    rules = as_list(args.props.get("rules"))
-    if not rules:
-        report(f"S3 encryption configuration '{args.name}' has no rules; add one with sse_algorithm 'aws:kms'.")
-    for rule in rules:
+def _configuration_rules(config) -> list:
+    """(algorithm, key) of each rule of an encryption configuration (raises on unknown values)."""
+    found = []
+    for rule in as_list(get(config.props, "rules")):
         default = get(rule, "applyServerSideEncryptionByDefault")
-        algorithm = get(default, "sseAlgorithm")
-        if algorithm == "AES256" and _sse_s3_allowed(args.props.get("bucket"), cfg):
-            continue  # a log sink that AWS can only write with S3-managed keys
-        if algorithm not in KMS_ALGORITHMS:
-            report(
-                f"S3 encryption configuration '{args.name}' uses sse_algorithm '{algorithm}'; "
-                "set sse_algorithm='aws:kms' with kms_master_key_id=<customer-managed key ARN> (log buckets that "
-                "only accept SSE-S3 belong in sseS3AllowedBuckets)."
-            )
-        elif problem := key_problem(get(default, "kmsMasterKeyId"), cfg):
-            report(
-                f"S3 encryption configuration '{args.name}': {problem}; set kms_master_key_id to the stack's "
-                "customer-managed KMS key ARN."
-            )
+        found.append((get(default, "sseAlgorithm"), get(default, "kmsMasterKeyId")))
+    return found
+
+
+def _sse_s3_verdict(config, owners, sinks, cfg) -> tuple:
+    """Whether the configuration's bucket(s) may use SSE-S3: (True | False | UNKNOWN, why not)."""
+    buckets = owners.get(config.urn, [])
+    if not buckets:
+        return sinks.judge_name(known(lambda: get(config.props, "bucket")), cfg)
+    verdicts = [sinks.judge_bucket(b, cfg) for b in buckets]
+    if any(v is UNKNOWN for v, _ in verdicts):
+        return UNKNOWN, ""
+    return next(((v, why) for v, why in verdicts if not v), (True, ""))
+
+
+def check_sse_configuration(args, report, cfg):
+    buckets = {b.urn: b for b in of_type(args.resources, S3_BUCKETS)}
+    owners: dict = {}  # configuration urn -> the in-stack bucket(s) it encrypts
+    for bucket_urn, children in bucket_children(args.resources, S3_SSE_TYPES).items():
+        for child in children:
+            owners.setdefault(child.urn, []).append(buckets[bucket_urn])
+    sinks = LogSinks(args.resources)
+    for config in of_type(args.resources, S3_SSE_TYPES):
+        rules = known(lambda c=config: _configuration_rules(c))
+        if rules is UNKNOWN:
+            continue
+        if not rules:
+            report(f"S3 encryption configuration '{config.name}' has no rules; add one with sse_algorithm 'aws:kms'.")
+        for algorithm, key in rules:
+            if algorithm == "AES256":
+                sink, why_not = _sse_s3_verdict(config, owners, sinks, cfg)
+                if sink is UNKNOWN or sink:
+                    continue  # a log sink that AWS can only write with S3-managed keys (or decided at deploy time)
+                report(
+                    f"S3 encryption configuration '{config.name}' uses sse_algorithm 'AES256' (SSE-S3), but "
+                    f"{SSE_S3_ONLY_WHERE}, and {why_not}. Set sse_algorithm='aws:kms' with kms_master_key_id="
+                    "<customer-managed key ARN> (if a load balancer or bucket outside this stack logs into it, name "
+                    "it in sseS3AllowedBuckets and let that service write through its bucket policy).",
+                    config.urn,
+                )
+            elif algorithm not in KMS_ALGORITHMS:
+                report(
+                    f"S3 encryption configuration '{config.name}' uses sse_algorithm '{algorithm}'; set "
+                    "sse_algorithm='aws:kms' with kms_master_key_id=<customer-managed key ARN>.",
+                    config.urn,
+                )
+            elif problem := key_problem(key, cfg):
+                report(
+                    f"S3 encryption configuration '{config.name}': {problem}; set kms_master_key_id to the stack's "
+                    "customer-managed KMS key ARN.",
+                    config.urn,
+                )
 
 
 # --- Streams, tables, queues, topics, logs, secrets ---------------------------------------
@@ -587,15 +617,14 @@ POLICIES = [
     stack_policy(
         "s3-bucket-require-sse-kms",
         "Every S3 bucket (Bucket, BucketV2) is encrypted with SSE-KMS by a linked encryption configuration or its "
-        "inline one (SSE-S3 only for log sinks).",
+        "inline one; SSE-S3 only for buckets that receive ALB/classic ELB or S3 server access logs.",
         check_bucket_sse,
         config={**SSE_S3_OPTION, **KEY_OPTIONS},
     ),
-    resource_policy(
+    stack_policy(
         "s3-sse-configuration-require-kms",
         "S3 server-side encryption configurations (and their V2 type) use aws:kms (optionally with a "
-        "customer-managed key).",
-        S3_SSE_TYPES,
+        "customer-managed key); AES256 only for buckets that receive ALB/classic ELB or S3 server access logs.",
         check_sse_configuration,
         config={**KEY_OPTIONS, **SSE_S3_OPTION},
     ),

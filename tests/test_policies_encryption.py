@@ -1,9 +1,12 @@
 """Encryption rules: one violating and one compliant case each, driven through the gRPC driver."""
 
+import json
+
 import pytest
 
 from tests.policy_helpers import (
     BUCKET,
+    BUCKET_POLICY,
     INSTANCE,
     KEY_ARN,
     LISTENER,
@@ -21,6 +24,7 @@ from tests.policy_helpers import (
     assert_passes,
     assert_violates,
     child_of,
+    findings,
     good_alb_set,
     good_bucket_set,
     good_key,
@@ -32,8 +36,13 @@ from tests.policy_helpers import (
     pack,  # noqa: F401  (session fixture)
     resource,
     run,
+    tls_only_policy,
     urn,
 )
+
+LB = "aws:lb/loadBalancer:LoadBalancer"
+CLASSIC_ELB = "aws:elb/loadBalancer:LoadBalancer"
+BUCKET_LOGGING = "aws:s3/bucketLogging:BucketLogging"
 
 
 def sse_config(bucket, algorithm="aws:kms", key=KEY_ARN, name="data-sse"):
@@ -304,41 +313,168 @@ def test_opensearch_old_tls_policy_violates(pack):
 
 
 # --- SSE-S3 log sinks ------------------------------------------------------------------------
+# AWS writes ALB access/connection/health check logs, classic ELB access logs and S3 server access logs only to
+# SSE-S3 buckets; NLB access logs also to SSE-KMS ones. Both S3 rules decide the same way (policies/RULES.md).
+
+SSE_RULES = ("s3-bucket-require-sse-kms", "s3-sse-configuration-require-kms")
+ELB_WRITES = {
+    "Effect": "Allow",
+    "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
+    "Action": "s3:PutObject",
+    "Resource": "arn:aws:s3:::{name}/collector/AWSLogs/111122223333/*",
+}
 
 
-def log_bucket_set(physical="snowplow-test-alb-logs-111122223333"):
-    resources = good_bucket_set("collector-access-logs")
-    resources[0]["inputs"]["bucket"] = physical
-    resources[1] = sse_config(resources[0], "AES256", key=None, name="collector-access-logs-sse")
-    resources[1]["inputs"]["bucket"] = physical
-    return resources
-
-
-def test_load_balancer_log_bucket_may_use_sse_s3(pack):
-    logs = log_bucket_set("snowplow-test-elb")  # name outside the globs: recognised through the LB link
-    lb = resource(
-        "aws:lb/loadBalancer:LoadBalancer",
-        "collector-alb",
-        {"accessLogs": {"bucket": "snowplow-test-elb", "enabled": True}, "tags": TAGS},
-        deps=[logs[0]],
-        prop_deps={"accessLogs": [logs[0]]},
+def log_bucket_set(physical="snowplow-test-alb-logs-111122223333", grants=(), name="collector-access-logs"):
+    """A bucket encrypted with AES256 (public access block, versioning, a TLS-only policy plus `grants`)."""
+    bucket, _, pab, _, versioning = good_bucket_set(name)
+    bucket["inputs"]["bucket"] = physical
+    policy = json.loads(tls_only_policy(physical))
+    policy["Statement"] += [json.loads(json.dumps(g).replace("{name}", physical)) for g in grants]
+    sse = sse_config(bucket, "AES256", key=None, name=f"{name}-sse")
+    sse["inputs"]["bucket"] = physical
+    bucket_policy = child_of(
+        bucket, BUCKET_POLICY, f"{name}-policy", {"bucket": physical, "policy": json.dumps(policy)}
     )
-    assert_passes(pack, "s3-bucket-require-sse-kms", [*logs, lb])
-    assert_violates(pack, "s3-bucket-require-sse-kms", logs, urn=logs[0]["urn"])
+    return [bucket, pab, versioning, sse, bucket_policy]
 
 
-def test_log_bucket_names_may_use_sse_s3(pack):
-    assert_passes(pack, "s3-bucket-require-sse-kms", log_bucket_set())
-    assert_passes(pack, "s3-sse-configuration-require-kms", log_bucket_set(), config=PROD_CONFIG)
-    assert_violates(pack, "s3-sse-configuration-require-kms", log_bucket_set("snowplow-test-lake"), contains="AES256")
+def load_balancer(logs, type_=LB, prop="accessLogs", linked=True, **inputs):
+    """A load balancer whose `prop` log block names the bucket of `logs` (by dependency, or by name only)."""
+    block = {"bucket": logs[0]["inputs"]["bucket"], "enabled": True}
+    links = {"deps": [logs[0]], "prop_deps": {prop: [logs[0]]}} if linked else {}
+    return resource(type_, "collector-alb", {prop: block, "tags": TAGS, **inputs}, **links)
 
 
-def test_sse_s3_exemption_is_configurable(pack):
-    config = {
-        name: {"sseS3AllowedBuckets": []} for name in ("s3-bucket-require-sse-kms", "s3-sse-configuration-require-kms")
-    }
-    report = run(pack, log_bucket_set(), config)
-    assert {v["policy"] for v in report["violations"]} >= {
-        "s3-bucket-require-sse-kms",
-        "s3-sse-configuration-require-kms",
-    }
+def assert_sse_s3_accepted(pack, resources):
+    """Neither rule flags the log bucket (the first resource) or its encryption configuration."""
+    judged = {resources[0]["urn"], next(r for r in resources if r["type"] == SSE)["urn"]}
+    report = run(pack, resources, PROD_CONFIG)
+    for policy in SSE_RULES:
+        assert not [v for v in findings(report, policy) if v["urn"] in judged], findings(report, policy)
+
+
+def assert_sse_s3_rejected(pack, resources, contains=None, config=PROD_CONFIG):
+    bucket, sse = resources[0], next(r for r in resources if r["type"] == SSE)
+    assert_violates(pack, "s3-bucket-require-sse-kms", resources, config, urn=bucket["urn"], contains=contains)
+    assert_violates(pack, "s3-sse-configuration-require-kms", resources, config, urn=sse["urn"], contains=contains)
+
+
+def test_alb_log_bucket_named_freely_passes_both_rules(pack):
+    logs = log_bucket_set("snowplow-test-elb")  # outside the name globs, no log-delivery grant
+    assert_sse_s3_accepted(pack, [*logs, load_balancer(logs, loadBalancerType="application")])
+    assert_sse_s3_accepted(pack, [*logs, load_balancer(logs, linked=False)])  # by the bucket's physical name
+    assert_sse_s3_accepted(pack, [*logs, load_balancer(logs, type_="aws:alb/loadBalancer:LoadBalancer")])
+    assert_sse_s3_rejected(pack, logs, contains="no Application or Classic Load Balancer in this stack")
+
+
+@pytest.mark.parametrize("prop", ["connectionLogs", "healthCheckLogs"])
+def test_alb_connection_and_health_check_log_buckets_pass(pack, prop):
+    logs = log_bucket_set("snowplow-test-elb")
+    assert_sse_s3_accepted(pack, [*logs, load_balancer(logs, prop=prop)])
+
+
+def test_classic_elb_log_bucket_passes(pack):
+    logs = log_bucket_set("snowplow-test-elb")
+    elb = resource(
+        CLASSIC_ELB,
+        "legacy-elb",
+        {"accessLogs": {"bucket": "snowplow-test-elb"}, "tags": TAGS},  # enabled by default
+    )
+    assert_sse_s3_accepted(pack, [*logs, elb])
+
+
+def test_disabled_log_block_makes_no_sink(pack):
+    logs = log_bucket_set("snowplow-test-elb")
+    alb = load_balancer(logs)
+    alb["inputs"]["accessLogs"]["enabled"] = False
+    assert_sse_s3_rejected(pack, [*logs, alb])
+    del alb["inputs"]["accessLogs"]["enabled"]  # aws.lb access_logs default to off even with a bucket
+    assert_sse_s3_rejected(pack, [*logs, alb])
+
+
+def test_network_load_balancer_log_bucket_needs_kms(pack):
+    """NLB access logs can be written to SSE-KMS buckets with a customer-managed key, so SSE-S3 is no exception."""
+    logs = log_bucket_set("snowplow-test-nlb-logs")
+    nlb = load_balancer(logs, loadBalancerType="network")
+    assert_sse_s3_rejected(pack, [*logs, nlb], contains="access logs of network load balancer 'collector-alb'")
+
+
+@pytest.mark.parametrize(
+    "writer",
+    [
+        lambda target: child_of(
+            target,
+            BUCKET_LOGGING,
+            "lake-logging",
+            {"bucket": "snowplow-test-lake", "targetBucket": "x", "targetPrefix": "lake/"},
+            prop="targetBucket",
+        ),
+        lambda target: resource(
+            "aws:s3/bucketLoggingV2:BucketLoggingV2",
+            "lake-logging",
+            {"bucket": "snowplow-test-lake", "targetBucket": target["inputs"]["bucket"]},
+        ),
+        lambda target: resource(
+            BUCKET, "lake", {"bucket": "snowplow-test-lake", "logging": {"targetBucket": target["inputs"]["bucket"]}}
+        ),
+        lambda target: resource(
+            "aws:s3/bucketV2:BucketV2",
+            "lake",
+            {"bucket": "snowplow-test-lake", "loggings": [{"targetBucket": target["inputs"]["bucket"]}]},
+        ),
+    ],
+    ids=["BucketLogging", "BucketLoggingV2", "Bucket.logging", "BucketV2.loggings"],
+)
+def test_server_access_log_target_passes(pack, writer):
+    logs = log_bucket_set("snowplow-test-s3-logs")
+    assert_sse_s3_accepted(pack, [*logs, writer(logs[0])])
+
+
+def test_log_name_without_log_delivery_grant_is_no_sink(pack):
+    """A bucket named like a log sink that no log service may write to is held to SSE-KMS."""
+    assert_sse_s3_rejected(pack, log_bucket_set(), contains="its name matches sseS3AllowedBuckets, but nothing lets")
+
+
+@pytest.mark.parametrize(
+    "grant",
+    [
+        ELB_WRITES,
+        {**ELB_WRITES, "Principal": {"AWS": "arn:aws:iam::156460612806:root"}},  # eu-west-1's ELB account
+        {**ELB_WRITES, "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": ["s3:Put*"]},
+    ],
+    ids=["elb-service", "elb-account", "s3-logging"],
+)
+def test_log_name_with_log_delivery_grant_passes(pack, grant):
+    """Sinks written from outside the stack: the name says so and the bucket policy lets the service write."""
+    assert_sse_s3_accepted(pack, log_bucket_set(grants=[grant]))
+
+
+def test_log_name_with_a_kms_capable_or_foreign_writer_is_no_sink(pack):
+    nlb_delivery = {**ELB_WRITES, "Principal": {"Service": "delivery.logs.amazonaws.com"}}
+    other_account = {**ELB_WRITES, "Principal": {"AWS": "arn:aws:iam::444455556666:root"}}
+    read_only = {**ELB_WRITES, "Action": "s3:GetObject"}
+    assert_sse_s3_rejected(pack, log_bucket_set(grants=[nlb_delivery, other_account, read_only]))
+
+
+def test_log_name_with_log_delivery_acl_passes(pack):
+    logs = log_bucket_set()
+    acl = child_of(logs[0], "aws:s3/bucketAclV2:BucketAclV2", "logs-acl", {"bucket": "x", "acl": "log-delivery-write"})
+    assert_sse_s3_accepted(pack, [*logs, acl])
+
+
+def test_sse_s3_name_exemption_is_configurable(pack):
+    config = {name: {"sseS3AllowedBuckets": []} for name in SSE_RULES}
+    granted = log_bucket_set(grants=[ELB_WRITES])
+    assert_sse_s3_rejected(pack, granted, config=config)
+    linked = log_bucket_set("snowplow-test-elb")
+    report = run(pack, [*linked, load_balancer(linked)], config)
+    assert not {v["policy"] for v in report["violations"]} & set(SSE_RULES)
+
+
+def test_configuration_for_a_bucket_outside_the_stack_is_judged_by_name(pack):
+    outside = sse_config(good_bucket_set("x")[0], "AES256", key=None, name="shared-logs-sse")
+    outside = resource(SSE, "shared-logs-sse", {**outside["inputs"], "bucket": "org-alb-logs-eu"})
+    assert_passes(pack, "s3-sse-configuration-require-kms", [outside], config=PROD_CONFIG)
+    outside["inputs"]["bucket"] = "org-lake-eu"
+    assert_violates(pack, "s3-sse-configuration-require-kms", [outside], urn=outside["urn"], contains="AES256")

@@ -82,6 +82,9 @@ def test_lists_the_pack_spells_out_match_the_sdk():
     assert set(snowplow_policy_util.OPENSEARCH_DOMAINS) == set(carriers("encrypt_at_rest"))
     access_log_types = {*snowplow_policy_util.LBS, snowplow_policy_util.CLASSIC_ELB}
     assert access_log_types == set(carriers("access_logs"))
+    # The SSE-S3 log-sink rules read every log block as a load balancer's, and every target_bucket as S3's.
+    assert {*carriers("connection_logs"), *carriers("health_check_logs")} <= access_log_types
+    assert all(t.startswith("aws:s3/") for t in carriers("target_bucket")), carriers("target_bucket")
     imds = {
         *snowplow_network.IMDS_TEMPLATES,
         *snowplow_network.IMDS_INSTANCES,

@@ -45,10 +45,12 @@ from tests.policy_helpers import (
 )
 from tests.test_policies_data_protection import CASES as PROTECTION_CASES
 from tests.test_policies_encryption import CASES as ENCRYPTION_CASES
+from tests.test_policies_encryption import ELB_WRITES, load_balancer, log_bucket_set
 from tests.test_policies_network import CASES as NETWORK_CASES
 from tests.test_policies_sizing import CASES as SIZING_CASES
 
 SUBNET = "aws:ec2/subnet:Subnet"
+BUCKET_LOGGING = "aws:s3/bucketLogging:BucketLogging"
 LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
 
 # --- Targeted cases for rules that read nested or JSON values --------------------------------
@@ -92,6 +94,18 @@ def test_unknown_sse_algorithm_skips_bucket(pack):
     resources = good_bucket_set("data", sse=sse)
     assert_survives_unknowns(pack, "s3-bucket-require-sse-kms", resources)
     assert_survives_unknowns(pack, "s3-sse-configuration-require-kms", resources)
+
+
+def test_unknown_log_destination_leaves_sse_s3_buckets_alone(pack):
+    """A load balancer whose log bucket is decided at deploy time may write to any SSE-S3 bucket of the stack."""
+    logs = log_bucket_set("snowplow-test-elb")
+    unknown_target = load_balancer(logs, linked=False)
+    unknown_target["inputs"]["accessLogs"]["bucket"] = UNKNOWN_STRING
+    unknown_name = copy.deepcopy(logs)
+    unknown_name[0]["inputs"]["bucket"] = UNKNOWN_STRING
+    for resources in ([*logs, unknown_target], [*unknown_name, load_balancer(logs, linked=False)]):
+        assert_survives_unknowns(pack, "s3-bucket-require-sse-kms", resources, PROD_CONFIG)
+        assert_survives_unknowns(pack, "s3-sse-configuration-require-kms", resources, PROD_CONFIG)
 
 
 def test_unknown_public_access_flag_skips_bucket(pack):
@@ -257,6 +271,26 @@ def linked_sets():
             dict.fromkeys(("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"), True),
         ),
     ]
+    alb_logs = log_bucket_set("snowplow-test-elb", name="alb-logs")
+    server_logs = log_bucket_set("snowplow-test-s3-logs", name="s3-logs")
+    lake = good_bucket_set("lake")
+    logging = child_of(
+        server_logs[0],
+        BUCKET_LOGGING,
+        "lake-logging",
+        {"bucket": "snowplow-test-lake", "targetBucket": "x"},
+        "targetBucket",
+    )
+    log_sinks = [
+        *alb_logs,
+        load_balancer(alb_logs, loadBalancerType="application"),
+        *server_logs,
+        *lake,
+        logging,
+        *log_bucket_set(
+            grants=[ELB_WRITES], name="outside-logs"
+        ),  # a sink named in sseS3AllowedBuckets, written from outside the stack
+    ]
     return [
         good_bucket_set(),
         alb + [rule],
@@ -264,6 +298,7 @@ def linked_sets():
         [template, from_template, subnet, in_subnet],
         [source, replica],
         [bare_template, *account, *good_bucket_set("covered", pab=None)],
+        log_sinks,
     ]
 
 
