@@ -18,7 +18,8 @@ from components.context import StackContext
 from components.platform.bucket import SecureBucket, SecureBucketArgs
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-# Accounts through which ELB writes access logs in regions that predate the log-delivery service principal.
+# Accounts through which ELB writes access logs in the regions opened before August 2022 (AWS's ALB access-log
+# guide); later regions only know the log-delivery service principal, which every policy names as well.
 ELB_LOG_ACCOUNTS = {
     "us-east-1": "127311923021",
     "us-east-2": "033677994240",
@@ -37,6 +38,11 @@ ELB_LOG_ACCOUNTS = {
     "ap-southeast-2": "783225319266",
     "ap-south-1": "718504428378",
     "sa-east-1": "507241528517",
+    "af-south-1": "098369216593",
+    "ap-east-1": "754344448648",
+    "ap-southeast-3": "589379963580",
+    "eu-south-1": "635631232127",
+    "me-south-1": "076674570225",
 }
 
 
@@ -92,7 +98,7 @@ class LoadBalancerArgs:
     access_logs: bool = False
     access_logs_bucket: str = "alb-logs"
     """Middle of the log bucket name `<prefix>-<this>-<account id>` (ELB can only deliver to SSE-S3 buckets;
-    the policy pack recognises such log sinks by `-alb-logs` in the name)."""
+    the policy pack recognises such log sinks by the load balancer that writes into them)."""
     log_expiration_days: int = 30
     deregistration_delay: int = 30
 
