@@ -290,6 +290,40 @@ def test_a_secret_key_as_the_cli_passes_it_keeps_every_rendered_value_secret(tmp
     assert PASSWORD in run.revealed_inputs[cookies["urn"]]["content"]  # the value is there, as a secret
 
 
+def test_a_secret_iglu_key_stays_secret_in_the_iglu_server_and_postgres_loader_too(tmp_path):
+    """Everything rendered from `iglu` is secret when it is: enrich's resolver, the Postgres loader's resolver
+    (same registries), the Iglu Server's config, and `iglu_server_url` when built from `iglu.server.domain`."""
+    partner = "https://iglu.private-partner.example/api"
+    iglu = {
+        "server": {
+            "enabled": True,
+            "ingressCidrs": ["198.51.100.0/24"],
+            "domain": "registry.acme.example",
+            "certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/abc",
+        },
+        "registries": [{"name": "partner", "uri": partner, "apiKeySecretArn": arn("partner-key")}],
+    }
+    stack_file = StackFile(
+        path=tmp_path / "Pulumi.cli.yaml",
+        stack="cli",
+        config={
+            **{k: v if isinstance(v, str) else json.dumps(v) for k, v in BASE.items()},
+            "snowplow:iglu": json.dumps(iglu),
+            "snowplow:destinations": json.dumps({"postgres": {"enabled": True}}),
+        },
+        secret_keys=["snowplow:iglu"],
+    )
+    run = run_program(stack_file)
+    document = preview_cli.plan_document(run)
+    assert partner not in json.dumps(document) and "registry.acme.example" not in json.dumps(document["outputs"])
+    assert contents(run, "postgres-loader")["iglu_resolver.json"] == "[secret]"
+    assert contents(run, "iglu-server")["iglu-server.hocon"] == "[secret]"
+    assert document["outputs"]["iglu_server_url"] == "[secret]"
+    # What is not rendered from `iglu` stays readable.
+    assert contents(run, "postgres-loader")["postgres-loader.hocon"] != "[secret]"
+    assert document["outputs"]["iglu_write_key_secret_arn"] != "[secret]"
+
+
 def test_secure_values_of_keys_that_cannot_be_secret_stop_the_preview(tmp_path, capsys):
     stack = write_stack(tmp_path, "s", {**BASE, "snowplow:tags": {"owner": {"secure": "v1:bm9uY2U=:Y2lwaGVy"}}})
     assert preview_cli.main(["--config", str(stack), "--no-policy"]) == preview_cli.EXIT_CONFIG
