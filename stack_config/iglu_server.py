@@ -64,6 +64,11 @@ def iglu_server_problems(config) -> list[str]:
     if not server.enabled:
         return []
     problems = []
+    if server.domain and server.domain == config.collector.domain:
+        problems.append(
+            f"snowplow:iglu.server.domain: {server.domain} is also snowplow:collector.domain; each load balancer "
+            "needs its own name (certificate and alias record): choose another, e.g. iglu.<your domain>"
+        )
     if config.network.existing is not None and not server.ingress_cidrs:
         problems.append(
             "snowplow:iglu.server.ingressCidrs: with snowplow:network.existing the stack cannot know the public "
