@@ -147,3 +147,15 @@ def test_the_iglu_server_cannot_share_the_collectors_domain_naming_both_keys():
     assert line.startswith("snowplow:iglu.server.domain: iglu.example.com is also snowplow:collector.domain")
     # Disabled, the server's domain names nothing.
     assert config({**PROD, "collector": collector, "iglu": {"server": {**IGLU_TLS, "enabled": False}}})
+
+
+@pytest.mark.parametrize(
+    "raw,key",
+    [
+        ({"iglu": {"server": {"enabled": True, "ingressCidrs": ["203.0.113.0/24", "203.0.113.0/24"]}}}, "iglu.server"),
+        ({"collector": {"ingressCidrs": ["2001:db8::/32", "2001:0db8:0::/32"]}}, "collector"),
+    ],
+)
+def test_a_cidr_listed_twice_is_rejected_before_aws_refuses_the_duplicate_rule(raw, key):
+    [line] = problems({**DEV, **raw})
+    assert line.startswith(f"snowplow:{key}.ingressCidrs: ") and "listed twice" in line
