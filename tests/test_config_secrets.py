@@ -130,9 +130,24 @@ def test_an_allowlisted_foreign_secret_is_accepted_and_granted(preview):
     assert grant["Resource"] == [shared]
 
 
+@pytest.mark.parametrize("key", ["enrich", "allowlist"])
+def test_a_partial_secret_arn_is_rejected_because_the_grant_would_not_match_the_secret(key):
+    """IAM matches a secret by its full ARN, which ends in `-` and six characters Secrets Manager adds: a grant on
+    `...:secret:snowplow/fx` denies GetSecretValue on `...:secret:snowplow/fx-AbCdEf` at boot."""
+    partial = arn("fx").removesuffix("-AbCdEf")
+    raw = {"enrich": currency(partial)} if key == "enrich" else {"secrets": {"allowedArns": [partial]}}
+    (line,) = rejected(raw)
+    where = (
+        "enrich.enrichments.currency_conversion_config.apiKeySecretArn" if key == "enrich" else "secrets.allowedArns[0]"
+    )
+    assert line.startswith(f"snowplow:{where}: must be the full ARN of a Secrets Manager secret")
+    assert "six characters" in line
+    assert parse({**GOOD, "enrich": currency(arn("fx"))}, "eu-west-1", "snowplow", "test")
+
+
 def test_the_allowlist_takes_exact_secret_arns_only():
     (line,) = rejected({"secrets": {"allowedArns": ["arn:aws:secretsmanager:*:*:secret:*"]}})
-    assert line.startswith("snowplow:secrets.allowedArns[0]: must be the ARN of a Secrets Manager secret")
+    assert line.startswith("snowplow:secrets.allowedArns[0]: must be the full ARN of a Secrets Manager secret")
 
 
 # --- errors never show a secret ----------------------------------------------------------------
@@ -142,7 +157,9 @@ def test_a_plain_password_where_an_arn_belongs_is_rejected_without_echoing_it():
     problems = rejected({"enrich": sql({"passwordSecretArn": PASSWORD})})
     (line,) = problems
     key = "snowplow:enrich.enrichments.sql_query_enrichment_config.database.postgresql.passwordSecretArn"
-    assert line.startswith(f"{key}: must be the ARN of a Secrets Manager secret") and line.endswith("(got [secret])")
+    assert line.startswith(f"{key}: must be the full ARN of a Secrets Manager secret") and line.endswith(
+        "(got [secret])"
+    )
     assert PASSWORD not in line
 
 
