@@ -25,6 +25,11 @@ def currency(api_key_arn: str) -> dict:
     return {"enrichments": {"currency_conversion_config": conversion}}
 
 
+def pii(salt_arn: str) -> dict:
+    strategy = {"pseudonymize": {"hashFunction": "SHA-256", "saltSecretArn": salt_arn}}
+    return {"pii_enrichment_config": {"pii": [{"pojo": {"field": "user_id"}}], "strategy": strategy}}
+
+
 def sql(connection: dict) -> dict:
     postgresql = {"host": "crm.internal", "port": 5432, "username": "ro", "database": "crm", **connection}
     return {
@@ -122,12 +127,77 @@ def test_a_foreign_secret_is_rejected_before_any_resource_exists(preview, secret
     assert secret not in line and line.endswith("(got [secret])")
 
 
-def test_an_allowlisted_foreign_secret_is_accepted_and_granted(preview):
-    shared = arn("fx", account=OTHER_ACCOUNT, region="us-east-1")
-    run = preview({"snowplow:enrich": currency(shared), "snowplow:secrets": {"allowedArns": [shared]}})
-    (policy,) = [p for p in of_type(run, "aws:iam/rolePolicy:RolePolicy") if p["name"] == "enrich-service-policy"]
-    (grant,) = [s for s in json.loads(policy["inputs"]["policy"])["Statement"] if s["Sid"] == "ReadReferencedSecrets"]
-    assert grant["Resource"] == [shared]
+KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def kms_key(region: str = "eu-west-1", account: str = ACCOUNT) -> str:
+    return f"arn:aws:kms:{region}:{account}:key/{KEY_ID}"
+
+
+def statements(run, app: str) -> dict[str, dict]:
+    (policy,) = [p for p in of_type(run, "aws:iam/rolePolicy:RolePolicy") if p["name"] == f"{app}-service-policy"]
+    return {s["Sid"]: s for s in json.loads(policy["inputs"]["policy"])["Statement"]}
+
+
+def test_an_allowlisted_foreign_secret_is_accepted_and_granted_with_the_key_that_encrypts_it(preview):
+    """Read across accounts, a secret is encrypted with a customer-managed key of its own account, and the reader
+    needs kms:Decrypt on that key in its own policy too (AWS's cross-account secrets guide), or boot is denied."""
+    shared, own = arn("fx", account=OTHER_ACCOUNT, region="us-east-1"), arn("pii-salt")
+    enrich = {"enrichments": {**currency(shared)["enrichments"], **pii(own)}}
+    secrets = {"allowedArns": [shared], "kmsKeyArns": [kms_key("us-east-1", OTHER_ACCOUNT)]}
+    run = preview({"snowplow:enrich": enrich, "snowplow:secrets": secrets})
+    granted = statements(run, "enrich")
+    assert set(granted["ReadReferencedSecrets"]["Resource"]) == {shared, own}
+    assert granted["SecretKeysDecryptReferencedSecrets"] == {
+        "Sid": "SecretKeysDecryptReferencedSecrets",
+        "Effect": "Allow",
+        "Action": ["kms:Decrypt"],
+        "Resource": [kms_key("us-east-1", OTHER_ACCOUNT)],
+        "Condition": {
+            "StringEquals": {
+                "kms:ViaService": ["secretsmanager.us-east-1.amazonaws.com"],
+                "kms:EncryptionContext:SecretARN": [shared],  # not the stack-account secret
+            }
+        },
+    }
+    assert "SecretKeysDecryptReferencedSecrets" not in statements(run, "collector")
+
+
+def test_a_customer_managed_key_of_the_stacks_own_account_may_be_listed_too(preview):
+    own = arn("fx")
+    run = preview({"snowplow:enrich": currency(own), "snowplow:secrets": {"kmsKeyArns": [kms_key()]}})
+    grant = statements(run, "enrich")["SecretKeysDecryptReferencedSecrets"]
+    assert grant["Resource"] == [kms_key()]
+    assert grant["Condition"]["StringEquals"]["kms:EncryptionContext:SecretARN"] == [own]
+
+
+def test_a_secret_read_across_accounts_without_its_key_is_rejected_naming_both_keys(preview):
+    shared = arn("fx", account=OTHER_ACCOUNT)
+    registered, problems = registered_during(
+        lambda: preview({"snowplow:enrich": currency(shared), "snowplow:secrets": {"allowedArns": [shared]}})
+    )
+    assert registered == []
+    (line,) = problems
+    assert line.startswith("snowplow:enrich.enrichments.currency_conversion_config.apiKeySecretArn: ")
+    assert f"list that key (arn:aws:kms:eu-west-1:{OTHER_ACCOUNT}:key/<id>) in snowplow:secrets.kmsKeyArns" in line
+    assert shared not in line
+
+
+@pytest.mark.parametrize(
+    "key,message",
+    [
+        (kms_key("us-east-1"), "no *SecretArn key names a secret in its account and region"),
+        (f"arn:aws:kms:eu-west-1:{ACCOUNT}:alias/snowplow", "must be the ARN of a KMS key"),
+        (f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/*", "must be the ARN of a KMS key"),
+    ],
+)
+def test_a_listed_key_must_be_an_exact_key_arn_that_encrypts_a_referenced_secret(preview, key, message):
+    registered, problems = registered_during(
+        lambda: preview({"snowplow:enrich": currency(arn("fx")), "snowplow:secrets": {"kmsKeyArns": [key]}})
+    )
+    assert registered == []
+    (line,) = problems
+    assert line.startswith("snowplow:secrets.kmsKeyArns[0]: ") and message in line
 
 
 @pytest.mark.parametrize("key", ["enrich", "allowlist"])
