@@ -253,7 +253,9 @@ def test_values_of_a_key_set_with_secret_are_not_echoed_even_inside_messages():
     assert problems[0].startswith("snowplow:collector.customPaths:")
 
 
-@pytest.mark.parametrize("key", ["tags", "network", "streams", "environment", "operations", "secrets", "loaders"])
+@pytest.mark.parametrize(
+    "key", ["tags", "network", "streams", "environment", "operations", "secrets", "loaders", "destinations"]
+)
 def test_keys_that_become_plain_resource_properties_cannot_be_secret(key):
     value = {"environment": "dev"}.get(key, {})
     (line,) = rejected({key: value}, secret_keys={key})
