@@ -60,6 +60,7 @@ private = Placement(
     subnet_ids=network.private_subnet_ids,
     kms_key_arn=keys.key_arn,
     config_bucket=storage.config.bucket_name,
+    secret_key_arns=cfg.secrets.kms_key_arns,
 )
 
 

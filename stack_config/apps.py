@@ -56,6 +56,21 @@ def _cidr(value: str) -> str:
 
 
 Cidr = Annotated[str, AfterValidator(_cidr)]
+
+
+def _distinct_cidrs(values: list[str]) -> list[str]:
+    """Each CIDR once (compared as networks, so 2001:db8::/32 and 2001:0db8::/32 are one): AWS refuses a security
+    group rule that repeats another, which would stop `pulumi up` half-way."""
+    seen: dict[object, str] = {}
+    for value in values:
+        network = ipaddress.ip_network(value)
+        if network in seen:
+            raise ValueError(f"{value} is listed twice (also as {seen[network]}); list each CIDR once")
+        seen[network] = value
+    return values
+
+
+IngressCidrs = Annotated[list[Cidr], AfterValidator(_distinct_cidrs)]
 DomainName = Annotated[
     str,
     Field(max_length=253),
@@ -169,7 +184,7 @@ class CollectorBuffer(ConfigModel):
 
 class CollectorConfig(ConfigModel):
     size: ServiceSize = _size_field()
-    ingress_cidrs: list[Cidr] = Field(["0.0.0.0/0"], min_length=1)
+    ingress_cidrs: IngressCidrs = Field(["0.0.0.0/0"], min_length=1)
     domain: DomainName | None = None
     hosted_zone_id: HostedZoneId | None = None
     certificate_arn: CertificateArn | None = None

@@ -30,8 +30,11 @@ _URI_KEY = re.compile(r"\{\{\s*([^}]*?)\s*\}\}")
 SecretArn = Annotated[
     str,
     matching(
-        r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+",
-        "must be the ARN of a Secrets Manager secret, such as "
+        # The full ARN: the name, `-` and the six characters Secrets Manager appends. IAM matches a secret by
+        # its full ARN, so a grant on a partial one would deny the instance at boot.
+        r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}",
+        "must be the full ARN of a Secrets Manager secret, ending in the six characters Secrets Manager appends "
+        "to its name (instance roles are granted exactly this ARN), such as "
         "arn:aws:secretsmanager:eu-west-1:123456789012:secret:snowplow/pii-salt-AbCdEf; "
         "store the value in Secrets Manager, never in stack config",
     ),

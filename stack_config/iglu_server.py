@@ -4,7 +4,7 @@ from typing import ClassVar
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from stack_config.apps import CertificateArn, Cidr, DomainName, HostedZoneId
+from stack_config.apps import CertificateArn, DomainName, HostedZoneId, IngressCidrs
 from stack_config.base import ConfigModel, environment_default
 from stack_config.database import DatabaseInstance
 from stack_config.sizes import IgluServerSize
@@ -25,7 +25,7 @@ class IgluServerConfig(ConfigModel):
 
     enabled: bool | None = Field(None, validate_default=True)
     size: IgluServerSize = Field(default={}, validate_default=True)
-    ingress_cidrs: list[Cidr] = []
+    ingress_cidrs: IngressCidrs = []
     domain: DomainName | None = None
     hosted_zone_id: HostedZoneId | None = None
     certificate_arn: CertificateArn | None = None
@@ -64,6 +64,11 @@ def iglu_server_problems(config) -> list[str]:
     if not server.enabled:
         return []
     problems = []
+    if server.domain and server.domain == config.collector.domain:
+        problems.append(
+            f"snowplow:iglu.server.domain: {server.domain} is also snowplow:collector.domain; each load balancer "
+            "needs its own name (certificate and alias record): choose another, e.g. iglu.<your domain>"
+        )
     if config.network.existing is not None and not server.ingress_cidrs:
         problems.append(
             "snowplow:iglu.server.ingressCidrs: with snowplow:network.existing the stack cannot know the public "

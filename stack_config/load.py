@@ -14,7 +14,7 @@ from stack_config.model import StackConfig, consistency_problems
 from stack_config.regions import region_problem, resolve_region
 from stack_config.screening import forgotten_path_problem, text_problem, walk
 from stack_config.secrecy import MASK, SECRET_CAPABLE_KEYS, UNDECRYPTED, Secrecy
-from stack_config.secret_refs import ALLOWLIST_KEY, foreign_secret_reasons, secret_arn_fields
+from stack_config.secret_refs import ALLOWLIST_KEY, KMS_KEYS_KEY, foreign_secret_reasons, place_of, secret_arn_fields
 
 NAMESPACE = "snowplow"
 # Physical names are `<project>-<stack>-<thing>`; the longest, `<prefix>-app-config-<account id>`,
@@ -256,19 +256,37 @@ def _regional_problems(config: StackConfig, region: str) -> list[str]:
 
 
 def check_secret_arns(deployment: Deployment, account_id: str) -> None:
-    """Every referenced secret is in the stack's account and region, or allowlisted; else ConfigError.
+    """Every referenced secret is in the stack's account and region, or allowlisted, and one read across accounts
+    has its key listed; every listed key encrypts a referenced secret. Else ConfigError.
 
     The account is only known by asking AWS (`aws.get_caller_identity()`), so this runs after `load()`,
     still before any resource is registered.
     """
-    allowed = set(deployment.config.secrets.allowed_arns)
-    problems = []
+    secrets = deployment.config.secrets
+    allowed, key_places = set(secrets.allowed_arns), {place_of(key) for key in secrets.kms_key_arns}
+    problems, secret_places = [], set()
     for loc, arn in secret_arn_fields(deployment.config):
         reasons = foreign_secret_reasons(arn, deployment.region, account_id)
+        region, account = place_of(arn)
+        secret_places.add((region, account))
         if reasons and arn not in allowed:
             problems.append(
                 f"{_key(NAMESPACE, loc)}: must name a secret in the stack's own account and region, or one listed "
                 f"in {NAMESPACE}:{ALLOWLIST_KEY}; {' and '.join(reasons)} (got {MASK})"
+            )
+        elif account != account_id and (region, account) not in key_places:
+            problems.append(
+                f"{_key(NAMESPACE, loc)}: a secret of account {account} is read across accounts, which Secrets "
+                "Manager allows only when a customer-managed key of that account encrypts it and the reader may "
+                f"decrypt with it: list that key (arn:aws:kms:{region}:{account}:key/<id>) in "
+                f"{NAMESPACE}:{KMS_KEYS_KEY} (got {MASK})"
+            )
+    for index, key in enumerate(secrets.kms_key_arns):
+        region, account = place_of(key)
+        if (region, account) not in secret_places:
+            problems.append(
+                f"{NAMESPACE}:{KMS_KEYS_KEY}[{index}]: no *SecretArn key names a secret in its account and region "
+                f"({account}, {region}), so no instance would decrypt with it: remove it (got {MASK})"
             )
     if problems:
         raise ConfigError(problems)

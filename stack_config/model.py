@@ -11,7 +11,7 @@ from pydantic import (
 )
 
 from stack_config.apps import CollectorConfig, EnrichConfig, LakeConfig, LoadersConfig, OperationsConfig
-from stack_config.base import ConfigModel
+from stack_config.base import ConfigModel, matching
 from stack_config.destinations import DestinationsConfig, destination_problems
 from stack_config.enrichments import SecretArn
 from stack_config.iglu import IgluConfig
@@ -56,15 +56,30 @@ def _tags(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
+KmsKeyArn = Annotated[
+    str,
+    matching(
+        r"arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/"
+        r"(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})",
+        "must be the ARN of a KMS key (not an alias, no wildcards), such as "
+        "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    ),
+]
+
+
 class SecretsConfig(ConfigModel):
-    """Secrets outside the stack's account or region that `*SecretArn` keys may name (exact ARNs, no wildcards).
+    """Secrets outside the stack's account or region that `*SecretArn` keys may name (exact ARNs, no wildcards),
+    and the customer-managed KMS keys that encrypt referenced secrets.
 
     Instance roles are granted `secretsmanager:GetSecretValue` on every referenced secret, so by default only
     the stack's own account and region are accepted: a stack-file edit alone cannot send another account's
-    secret to these hosts.
+    secret to these hosts. A secret encrypted with a customer-managed key (always so for one read across
+    accounts) is readable only with `kms:Decrypt` on that key as well: instances reading it get that, through
+    Secrets Manager and for their referenced secrets only.
     """
 
     allowed_arns: list[SecretArn] = []
+    kms_key_arns: list[KmsKeyArn] = []
 
 
 class StackConfig(ConfigModel):

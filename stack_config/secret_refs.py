@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from stack_config.regions import partition_of
 
 ALLOWLIST_KEY = "secrets.allowedArns"
+KMS_KEYS_KEY = "secrets.kmsKeyArns"
 
 
 def secret_arn_fields(model: Any, loc: tuple = ()) -> Iterator[tuple[tuple, str]]:
@@ -39,3 +40,9 @@ def foreign_secret_reasons(arn: str, region: str, account_id: str) -> list[str]:
     if arn_account != account_id:
         reasons.append(f"its account is not the stack's account {account_id}")
     return reasons
+
+
+def place_of(arn: str) -> tuple[str, str]:
+    """(region, account) of an ARN: a Secrets Manager secret and the KMS key encrypting it share both."""
+    _, _, _, region, account, *_ = arn.split(":")
+    return region, account

@@ -25,6 +25,11 @@ def currency(api_key_arn: str) -> dict:
     return {"enrichments": {"currency_conversion_config": conversion}}
 
 
+def pii(salt_arn: str) -> dict:
+    strategy = {"pseudonymize": {"hashFunction": "SHA-256", "saltSecretArn": salt_arn}}
+    return {"pii_enrichment_config": {"pii": [{"pojo": {"field": "user_id"}}], "strategy": strategy}}
+
+
 def sql(connection: dict) -> dict:
     postgresql = {"host": "crm.internal", "port": 5432, "username": "ro", "database": "crm", **connection}
     return {
@@ -122,17 +127,97 @@ def test_a_foreign_secret_is_rejected_before_any_resource_exists(preview, secret
     assert secret not in line and line.endswith("(got [secret])")
 
 
-def test_an_allowlisted_foreign_secret_is_accepted_and_granted(preview):
-    shared = arn("fx", account=OTHER_ACCOUNT, region="us-east-1")
-    run = preview({"snowplow:enrich": currency(shared), "snowplow:secrets": {"allowedArns": [shared]}})
-    (policy,) = [p for p in of_type(run, "aws:iam/rolePolicy:RolePolicy") if p["name"] == "enrich-service-policy"]
-    (grant,) = [s for s in json.loads(policy["inputs"]["policy"])["Statement"] if s["Sid"] == "ReadReferencedSecrets"]
-    assert grant["Resource"] == [shared]
+KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def kms_key(region: str = "eu-west-1", account: str = ACCOUNT) -> str:
+    return f"arn:aws:kms:{region}:{account}:key/{KEY_ID}"
+
+
+def statements(run, app: str) -> dict[str, dict]:
+    (policy,) = [p for p in of_type(run, "aws:iam/rolePolicy:RolePolicy") if p["name"] == f"{app}-service-policy"]
+    return {s["Sid"]: s for s in json.loads(policy["inputs"]["policy"])["Statement"]}
+
+
+def test_an_allowlisted_foreign_secret_is_accepted_and_granted_with_the_key_that_encrypts_it(preview):
+    """Read across accounts, a secret is encrypted with a customer-managed key of its own account, and the reader
+    needs kms:Decrypt on that key in its own policy too (AWS's cross-account secrets guide), or boot is denied."""
+    shared, own = arn("fx", account=OTHER_ACCOUNT, region="us-east-1"), arn("pii-salt")
+    enrich = {"enrichments": {**currency(shared)["enrichments"], **pii(own)}}
+    secrets = {"allowedArns": [shared], "kmsKeyArns": [kms_key("us-east-1", OTHER_ACCOUNT)]}
+    run = preview({"snowplow:enrich": enrich, "snowplow:secrets": secrets})
+    granted = statements(run, "enrich")
+    assert set(granted["ReadReferencedSecrets"]["Resource"]) == {shared, own}
+    assert granted["SecretKeysDecryptReferencedSecrets"] == {
+        "Sid": "SecretKeysDecryptReferencedSecrets",
+        "Effect": "Allow",
+        "Action": ["kms:Decrypt"],
+        "Resource": [kms_key("us-east-1", OTHER_ACCOUNT)],
+        "Condition": {
+            "StringEquals": {
+                "kms:ViaService": ["secretsmanager.us-east-1.amazonaws.com"],
+                "kms:EncryptionContext:SecretARN": [shared],  # not the stack-account secret
+            }
+        },
+    }
+    assert "SecretKeysDecryptReferencedSecrets" not in statements(run, "collector")
+
+
+def test_a_customer_managed_key_of_the_stacks_own_account_may_be_listed_too(preview):
+    own = arn("fx")
+    run = preview({"snowplow:enrich": currency(own), "snowplow:secrets": {"kmsKeyArns": [kms_key()]}})
+    grant = statements(run, "enrich")["SecretKeysDecryptReferencedSecrets"]
+    assert grant["Resource"] == [kms_key()]
+    assert grant["Condition"]["StringEquals"]["kms:EncryptionContext:SecretARN"] == [own]
+
+
+def test_a_secret_read_across_accounts_without_its_key_is_rejected_naming_both_keys(preview):
+    shared = arn("fx", account=OTHER_ACCOUNT)
+    registered, problems = registered_during(
+        lambda: preview({"snowplow:enrich": currency(shared), "snowplow:secrets": {"allowedArns": [shared]}})
+    )
+    assert registered == []
+    (line,) = problems
+    assert line.startswith("snowplow:enrich.enrichments.currency_conversion_config.apiKeySecretArn: ")
+    assert f"list that key (arn:aws:kms:eu-west-1:{OTHER_ACCOUNT}:key/<id>) in snowplow:secrets.kmsKeyArns" in line
+    assert shared not in line
+
+
+@pytest.mark.parametrize(
+    "key,message",
+    [
+        (kms_key("us-east-1"), "no *SecretArn key names a secret in its account and region"),
+        (f"arn:aws:kms:eu-west-1:{ACCOUNT}:alias/snowplow", "must be the ARN of a KMS key"),
+        (f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/*", "must be the ARN of a KMS key"),
+    ],
+)
+def test_a_listed_key_must_be_an_exact_key_arn_that_encrypts_a_referenced_secret(preview, key, message):
+    registered, problems = registered_during(
+        lambda: preview({"snowplow:enrich": currency(arn("fx")), "snowplow:secrets": {"kmsKeyArns": [key]}})
+    )
+    assert registered == []
+    (line,) = problems
+    assert line.startswith("snowplow:secrets.kmsKeyArns[0]: ") and message in line
+
+
+@pytest.mark.parametrize("key", ["enrich", "allowlist"])
+def test_a_partial_secret_arn_is_rejected_because_the_grant_would_not_match_the_secret(key):
+    """IAM matches a secret by its full ARN, which ends in `-` and six characters Secrets Manager adds: a grant on
+    `...:secret:snowplow/fx` denies GetSecretValue on `...:secret:snowplow/fx-AbCdEf` at boot."""
+    partial = arn("fx").removesuffix("-AbCdEf")
+    raw = {"enrich": currency(partial)} if key == "enrich" else {"secrets": {"allowedArns": [partial]}}
+    (line,) = rejected(raw)
+    where = (
+        "enrich.enrichments.currency_conversion_config.apiKeySecretArn" if key == "enrich" else "secrets.allowedArns[0]"
+    )
+    assert line.startswith(f"snowplow:{where}: must be the full ARN of a Secrets Manager secret")
+    assert "six characters" in line
+    assert parse({**GOOD, "enrich": currency(arn("fx"))}, "eu-west-1", "snowplow", "test")
 
 
 def test_the_allowlist_takes_exact_secret_arns_only():
     (line,) = rejected({"secrets": {"allowedArns": ["arn:aws:secretsmanager:*:*:secret:*"]}})
-    assert line.startswith("snowplow:secrets.allowedArns[0]: must be the ARN of a Secrets Manager secret")
+    assert line.startswith("snowplow:secrets.allowedArns[0]: must be the full ARN of a Secrets Manager secret")
 
 
 # --- errors never show a secret ----------------------------------------------------------------
@@ -142,7 +227,9 @@ def test_a_plain_password_where_an_arn_belongs_is_rejected_without_echoing_it():
     problems = rejected({"enrich": sql({"passwordSecretArn": PASSWORD})})
     (line,) = problems
     key = "snowplow:enrich.enrichments.sql_query_enrichment_config.database.postgresql.passwordSecretArn"
-    assert line.startswith(f"{key}: must be the ARN of a Secrets Manager secret") and line.endswith("(got [secret])")
+    assert line.startswith(f"{key}: must be the full ARN of a Secrets Manager secret") and line.endswith(
+        "(got [secret])"
+    )
     assert PASSWORD not in line
 
 
@@ -166,7 +253,9 @@ def test_values_of_a_key_set_with_secret_are_not_echoed_even_inside_messages():
     assert problems[0].startswith("snowplow:collector.customPaths:")
 
 
-@pytest.mark.parametrize("key", ["tags", "network", "streams", "environment", "operations", "secrets", "loaders"])
+@pytest.mark.parametrize(
+    "key", ["tags", "network", "streams", "environment", "operations", "secrets", "loaders", "destinations"]
+)
 def test_keys_that_become_plain_resource_properties_cannot_be_secret(key):
     value = {"environment": "dev"}.get(key, {})
     (line,) = rejected({key: value}, secret_keys={key})
@@ -288,6 +377,40 @@ def test_a_secret_key_as_the_cli_passes_it_keeps_every_rendered_value_secret(tmp
     objects = of_type(run, "aws:s3/bucketObjectv2:BucketObjectv2")
     (cookies,) = [r for r in objects if r["name"].endswith("cookie-extractor-config-json")]
     assert PASSWORD in run.revealed_inputs[cookies["urn"]]["content"]  # the value is there, as a secret
+
+
+def test_a_secret_iglu_key_stays_secret_in_the_iglu_server_and_postgres_loader_too(tmp_path):
+    """Everything rendered from `iglu` is secret when it is: enrich's resolver, the Postgres loader's resolver
+    (same registries), the Iglu Server's config, and `iglu_server_url` when built from `iglu.server.domain`."""
+    partner = "https://iglu.private-partner.example/api"
+    iglu = {
+        "server": {
+            "enabled": True,
+            "ingressCidrs": ["198.51.100.0/24"],
+            "domain": "registry.acme.example",
+            "certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/abc",
+        },
+        "registries": [{"name": "partner", "uri": partner, "apiKeySecretArn": arn("partner-key")}],
+    }
+    stack_file = StackFile(
+        path=tmp_path / "Pulumi.cli.yaml",
+        stack="cli",
+        config={
+            **{k: v if isinstance(v, str) else json.dumps(v) for k, v in BASE.items()},
+            "snowplow:iglu": json.dumps(iglu),
+            "snowplow:destinations": json.dumps({"postgres": {"enabled": True}}),
+        },
+        secret_keys=["snowplow:iglu"],
+    )
+    run = run_program(stack_file)
+    document = preview_cli.plan_document(run)
+    assert partner not in json.dumps(document) and "registry.acme.example" not in json.dumps(document["outputs"])
+    assert contents(run, "postgres-loader")["iglu_resolver.json"] == "[secret]"
+    assert contents(run, "iglu-server")["iglu-server.hocon"] == "[secret]"
+    assert document["outputs"]["iglu_server_url"] == "[secret]"
+    # What is not rendered from `iglu` stays readable.
+    assert contents(run, "postgres-loader")["postgres-loader.hocon"] != "[secret]"
+    assert document["outputs"]["iglu_write_key_secret_arn"] != "[secret]"
 
 
 def test_secure_values_of_keys_that_cannot_be_secret_stop_the_preview(tmp_path, capsys):

@@ -42,6 +42,7 @@ EXAMPLES = {
     "apiKeySecretArn": SECRET_ARN,
     "passwordSecretArn": SECRET_ARN,
     "allowedArns[]": SECRET_ARN,
+    "kmsKeyArns[]": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
     "baseCurrency": "EUR",
     "key": "client",
     "vendorPrefixes[]": "com.acme",

@@ -138,3 +138,24 @@ def test_postgres_loader_never_outnumbers_enriched_shards():
     assert lines[0].startswith(
         "snowplow:destinations.postgres.size.maxSize: 3 exceeds snowplow:streams.shards.enriched"
     )
+
+
+def test_the_iglu_server_cannot_share_the_collectors_domain_naming_both_keys():
+    """Two load balancers cannot answer one name: the second alias record would collide at `pulumi up`."""
+    collector = {"domain": "iglu.example.com", "hostedZoneId": "Z0123456789EXAMPLE"}
+    [line] = problems({**PROD, "collector": collector, "iglu": {"server": IGLU_TLS}})
+    assert line.startswith("snowplow:iglu.server.domain: iglu.example.com is also snowplow:collector.domain")
+    # Disabled, the server's domain names nothing.
+    assert config({**PROD, "collector": collector, "iglu": {"server": {**IGLU_TLS, "enabled": False}}})
+
+
+@pytest.mark.parametrize(
+    "raw,key",
+    [
+        ({"iglu": {"server": {"enabled": True, "ingressCidrs": ["203.0.113.0/24", "203.0.113.0/24"]}}}, "iglu.server"),
+        ({"collector": {"ingressCidrs": ["2001:db8::/32", "2001:0db8:0::/32"]}}, "collector"),
+    ],
+)
+def test_a_cidr_listed_twice_is_rejected_before_aws_refuses_the_duplicate_rule(raw, key):
+    [line] = problems({**DEV, **raw})
+    assert line.startswith(f"snowplow:{key}.ingressCidrs: ") and "listed twice" in line

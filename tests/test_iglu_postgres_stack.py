@@ -151,6 +151,22 @@ def test_enrich_and_loader_read_with_the_read_key_never_the_super_key(full):
     assert "iglu-server-read-key" not in versions and "iglu-server-write-key" not in versions
 
 
+def test_the_partners_key_is_granted_to_its_readers_for_its_secret_only(full):
+    """The partner registry's read key lives in another account, encrypted with the partner's key: enrich and the
+    Postgres loader (which both resolve through that registry) may decrypt with it, for that secret only."""
+    partner = "arn:aws:secretsmanager:eu-west-1:210987654321:secret:partner/iglu-read-key-AbCdEf"
+    partner_key = "arn:aws:kms:eu-west-1:210987654321:key/0f1e2d3c-4b5a-4978-8a9b-0c1d2e3f4a5b"
+    for app in ("enrich", "postgres-loader"):
+        grant = policy(full, app)["SecretKeysDecryptReferencedSecrets"]
+        assert grant["Resource"] == [partner_key] and grant["Action"] == ["kms:Decrypt"]
+        assert grant["Condition"]["StringEquals"] == {
+            "kms:ViaService": ["secretsmanager.eu-west-1.amazonaws.com"],
+            "kms:EncryptionContext:SecretARN": [partner],
+        }
+    for app in ("collector", "iglu-server", "s3-loader-enriched", "s3-loader-bad"):
+        assert "SecretKeysDecryptReferencedSecrets" not in policy(full, app)
+
+
 def test_postgres_loader_is_wired_to_enriched_bad_2_its_lease_table_and_its_role(full):
     config = ConfigFactory.parse_string(files_of(full, "postgres-loader")["postgres-loader.hocon"])
     assert config["input.streamName"] == "snowplow-full-enriched"

@@ -28,7 +28,12 @@ from components.apps.boot_script import (
     render_boot_script,
 )
 from components.apps.config_bundle import MANIFEST_NAME, check_paths, config_digest, manifest_text, sha256_hex
-from components.apps.iam import SESSION_MANAGER_CHANNEL_ACTIONS, key_for_s3, key_for_secrets
+from components.apps.iam import (
+    SESSION_MANAGER_CHANNEL_ACTIONS,
+    key_for_s3,
+    key_for_secrets,
+    keys_of_referenced_secrets,
+)
 from components.context import StackContext
 from stack_config import ConfigError
 from stack_config.apps import OperationsConfig, ServiceSize
@@ -65,12 +70,15 @@ class Ingress:
 
 @dataclass(frozen=True)
 class Placement:
-    """Where app instances run and what they encrypt with and read their config from."""
+    """Where app instances run and what they encrypt with and read their config from; `secret_key_arns` are the
+    customer-managed keys (`secrets.kmsKeyArns`) of secrets named in stack config, granted to the instances
+    that read such a secret."""
 
     vpc_id: pulumi.Input[str]
     subnet_ids: pulumi.Input[Sequence[str]]
     kms_key_arn: pulumi.Input[str]
     config_bucket: pulumi.Input[str]
+    secret_key_arns: Sequence[str] = ()
 
 
 @dataclass
@@ -313,6 +321,8 @@ class Ec2Service(pulumi.ComponentResource):
                 },
                 key_for_secrets(args.placement.kms_key_arn, region, args.secret_arns),
             ]
+            other_keys = keys_of_referenced_secrets(args.placement.secret_key_arns, args.secret_arns)
+            statements += [other_keys] if other_keys else []
         return statements
 
     def _security_group(self) -> aws.ec2.SecurityGroup:

@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 import pulumi
 
+from stack_config.secret_refs import place_of
+
 Statement = dict[str, Any]
 
 KINESIS_DESCRIBE = ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:ListShards"]
@@ -173,3 +175,26 @@ def key_for_secrets(key_arn: pulumi.Input[str], region: str, secret_arns: Sequen
         ["kms:Decrypt"],
         ("StringEquals", "SecretARN", secret_arns),
     )
+
+
+def keys_of_referenced_secrets(key_arns: Sequence[str], secret_arns: Sequence[pulumi.Input[str]]) -> Statement | None:
+    """Secrets named in stack config may be encrypted with a customer-managed key other than the stack's (always so
+    when read across accounts): decrypt with the listed keys of those secrets' accounts and regions, only through
+    Secrets Manager and only for those secrets. Secrets the stack creates (Outputs) use the stack key."""
+    named = [arn for arn in secret_arns if isinstance(arn, str)]
+    keys = sorted({key for key in key_arns if place_of(key) in {place_of(arn) for arn in named}})
+    if not keys:
+        return None
+    key_places = {place_of(key) for key in keys}
+    return {
+        "Sid": "SecretKeysDecryptReferencedSecrets",
+        "Effect": "Allow",
+        "Action": ["kms:Decrypt"],
+        "Resource": keys,
+        "Condition": {
+            "StringEquals": {
+                "kms:ViaService": sorted({f"secretsmanager.{region}.amazonaws.com" for region, _ in key_places}),
+                "kms:EncryptionContext:SecretARN": sorted({arn for arn in named if place_of(arn) in key_places}),
+            }
+        },
+    }

@@ -160,7 +160,7 @@ class IgluServer(pulumi.ComponentResource):
             lambda v: hocon_text(render_iglu_server_config(v[0], v[1], cfg.patches_allowed))
         )
         files: dict[str, pulumi.Input[str]] = {
-            "iglu-server.hocon": hocon,
+            "iglu-server.hocon": ctx.from_config("iglu", hocon),
             KEYS_SCRIPT: Path(iglu_keys.__file__).read_text(),
             KEYS_SETTINGS: pulumi.Output.all(super_secret.arn, read_secret.arn, write_secret.arn).apply(
                 lambda v: keys_settings(*v)
@@ -220,9 +220,10 @@ class IgluServer(pulumi.ComponentResource):
             other.admit(APP, service.security_group_id)
 
         self._ctx, self._name, self._tls = ctx, name, cfg.tls
-        self.url = lb.url
+        # Like collector_url: the address built from `iglu.server.domain` is as secret as the `iglu` key.
+        self.url = ctx.from_config("iglu", lb.url) if cfg.domain else lb.url
         self.write_key_secret_arn = write_secret.arn
-        self.endpoint = IgluEndpoint(lb.url.apply(lambda u: f"{u}/api"), read_secret.arn, cfg.tls)
+        self.endpoint = IgluEndpoint(self.url.apply(lambda u: f"{u}/api"), read_secret.arn, cfg.tls)
         self.register_outputs(
             {"url": self.url, "readKeySecretArn": read_secret.arn, "writeKeySecretArn": write_secret.arn}
         )

@@ -84,6 +84,7 @@ class PostgresDestination(pulumi.ComponentResource):
             )
         )
         servers = [r for r in args.iglu_config.registries if r.uri.endswith("/api")]
+        # Rendered from `iglu` (its registries and cache settings): secret when that key was set with --secret.
         resolver = pulumi.Output.all(args.iglu.api_uri, args.iglu.read_key_secret_arn).apply(
             lambda v: (
                 json.dumps(
@@ -116,7 +117,7 @@ class PostgresDestination(pulumi.ComponentResource):
                 size=cfg.size,
                 placement=place,
                 operations=args.operations,
-                files={"postgres-loader.hocon": hocon, "iglu_resolver.json": resolver},
+                files={"postgres-loader.hocon": hocon, "iglu_resolver.json": ctx.from_config("iglu", resolver)},
                 app_args=[
                     "--config",
                     "/snowplow/config/postgres-loader.hocon",
