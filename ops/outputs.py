@@ -27,13 +27,17 @@ class StackOutputs:
 
 
 def from_pulumi(stack: str, pulumi: str = "pulumi", timeout: float = 120) -> dict[str, Any]:
-    """Run `pulumi stack output --json -s <stack>`; fail clearly when the CLI is missing or the command fails."""
+    """Run `pulumi stack output --json --show-secrets -s <stack>`; fail clearly when the CLI is missing or fails.
+
+    `--show-secrets`: outputs derived from config set with `--secret` (e.g. `collector_url` of a secret
+    collector domain) are secret, and the tool needs their values, not `[secret]`.
+    """
     if shutil.which(pulumi) is None:
         raise OutputsError(
             f"the Pulumi CLI ({pulumi}) is not installed or not on PATH: install it, or pass the outputs as a file, "
-            f"e.g. `pulumi stack output --json -s {stack} > outputs.json` elsewhere and then OUTPUTS=outputs.json"
+            f"e.g. `pulumi stack output --json --show-secrets -s {stack} > outputs.json` elsewhere and then OUTPUTS=outputs.json"
         )
-    command = [pulumi, "stack", "output", "--json", "-s", stack]
+    command = [pulumi, "stack", "output", "--json", "--show-secrets", "-s", stack]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
@@ -67,6 +71,11 @@ def parse_outputs(document: dict[str, Any], source: str) -> StackOutputs:
     if missing:
         raise OutputsError(f"{source}: missing stack output(s) {', '.join(missing)}; is this a snowplow stack?")
     url = document["collector_url"]
+    if url == "[secret]":
+        raise OutputsError(
+            f"{source}: collector_url is a secret output (its collector config was set with --secret); "
+            "export the outputs with `pulumi stack output --json --show-secrets`"
+        )
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise OutputsError(f"{source}: collector_url must be an http(s) URL (got {json.dumps(url)})")
     streams = document["stream_names"]

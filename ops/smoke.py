@@ -447,7 +447,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         prog="python -m ops.smoke", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--stack", help="read the outputs with `pulumi stack output --json -s STACK`")
+    source.add_argument("--stack", help="read the outputs with `pulumi stack output --json --show-secrets -s STACK`")
     source.add_argument("--outputs", type=Path, help="a file holding `pulumi stack output --json`")
     parser.add_argument("--region", help="AWS region of the stack (default: from the kms_key_arn output)")
     parser.add_argument("--health-wait", type=float, default=20, help="seconds to wait for /health (default 20)")

@@ -172,7 +172,14 @@ def test_stack_reads_outputs_through_the_pulumi_cli(tmp_path, monkeypatch):
     from ops.outputs import from_pulumi
 
     assert from_pulumi("prod") == {"collector_url": "http://x"}
-    assert (tmp_path / "args").read_text().split() == ["stack", "output", "--json", "-s", "prod"]
+    assert (tmp_path / "args").read_text().split() == ["stack", "output", "--json", "--show-secrets", "-s", "prod"]
+
+
+def test_outputs_exported_without_show_secrets_say_how_to_export_them(tmp_path, capsys):
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps({**stack_outputs("http://x"), "collector_url": "[secret]"}))
+    assert smoke.main(["--outputs", str(path)]) == smoke.EXIT_USAGE
+    assert "collector_url is a secret output" in capsys.readouterr().err
 
 
 def test_make_smoke_against_unreachable_endpoints_fails_within_a_minute(tmp_path):
