@@ -450,3 +450,13 @@ def test_watchdog_marks_the_instance_when_docker_stops_answering(host, monkeypat
     assert run.returncode == 0, run.stderr
     assert run.marked_unhealthy
     assert "unhealthy for 2 checks in a row: docker did not answer within 1s" in run.logged_reason()
+
+
+def test_a_wedged_docker_daemon_still_ends_in_a_marked_instance(host, short_deadline, monkeypatch):
+    """The pull is cut at the deadline; removing the container on the way out must not hang either."""
+    monkeypatch.setattr(boot_script, "DOCKER_TIMEOUT", 1)
+    host.upload(FILES)
+    host.set("daemon_hangs")
+    run = host.run(render_boot_script(spec()), timeout=30)
+    assert_failed_cleanly(run, "could not pull snowplow/snowplow-enrich-kinesis:6.13.1")
+    assert ["rm", "-f", "enrich"] in run.commands("docker")

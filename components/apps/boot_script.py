@@ -32,13 +32,13 @@ USER_DATA_LIMIT = 16384  # bytes EC2 accepts before base64
 # period and the instance refresh warm-up are BOOT_GRACE, which covers both plus the time the OS takes to
 # start the script, so neither acts on an instance that is still booting, and a refresh only moves on once
 # a new instance has proved healthy or been marked Unhealthy by its own boot.
-BOOT_DEADLINE = 720
+BOOT_DEADLINE = 700
 BOOT_GRACE = 900
 OS_START_ALLOWANCE = 60  # launch to cloud-init's user-data stage on AL2023 (typically 20-40 s)
 RETRY_DELAY = 5
 AWS_CALL_TIMEOUT = 10  # each AWS call on the failure path (logging the reason, marking the instance)
 MARK_ATTEMPTS = 4
-DOCKER_TIMEOUT = 20  # a `docker inspect` that takes longer counts as a failed health check
+DOCKER_TIMEOUT = 15  # a `docker inspect` that takes longer counts as a failed health check; also `docker rm`
 SECRET_WAIT_ATTEMPTS = 30  # a secret without a value yet is looked up again this many times ...
 SECRET_WAIT_INTERVAL = 10  # ... this many seconds apart (5 minutes), then the boot fails
 HEALTH_INTERVAL = 10
@@ -52,10 +52,12 @@ FETCH_ATTEMPTS = 5
 
 
 def failure_path_seconds() -> int:
-    """Longest time from a failed step to the instance marked Unhealthy (or powered off)."""
+    """Longest time from a failed step to the instance marked Unhealthy (or powered off): remove the
+    pre-start and app containers, log the reason, mark with backoff."""
+    remove_containers = 2 * DOCKER_TIMEOUT
     log_reason = 2 * AWS_CALL_TIMEOUT
     backoff = sum(RETRY_DELAY * 2**i for i in range(MARK_ATTEMPTS - 1))
-    return log_reason + MARK_ATTEMPTS * AWS_CALL_TIMEOUT + backoff
+    return remove_containers + log_reason + MARK_ATTEMPTS * AWS_CALL_TIMEOUT + backoff
 
 
 def container_memory_mib(instance_mib: int) -> int:
@@ -231,7 +233,7 @@ fail() {
   set +e
   log "BOOT FAILED: $1"
   if command -v docker >/dev/null; then
-    docker rm -f "$APP" >/dev/null 2>&1
+    timeout "$DOCKER_TIMEOUT" docker rm -f "$APP" >/dev/null 2>&1
   fi
   mark_unhealthy "boot failed: $1"
   exit 1
@@ -337,10 +339,10 @@ pre_start_step() {
   local name="$APP-pre-start-$1" label=$2 status=0
   shift 2
   log "$label"
-  docker rm -f "$name" >/dev/null 2>&1 || true
+  timeout "$DOCKER_TIMEOUT" docker rm -f "$name" >/dev/null 2>&1 || true
   in_time docker run --rm --name "$name" "${RUN_OPTIONS[@]}" "$IMAGE" "$@" || status=$?
   ((status != 0)) || return 0
-  docker rm -f "$name" >/dev/null 2>&1 || true
+  timeout "$DOCKER_TIMEOUT" docker rm -f "$name" >/dev/null 2>&1 || true
   fail "$(why "$label exited with $status")"
 }
 
@@ -380,7 +382,7 @@ boot() {
   set_run_options
   retry 5 in_time docker pull --quiet "$IMAGE" >/dev/null || fail "$(why "could not pull $IMAGE")"
   run_pre_start
-  docker rm -f "$APP" >/dev/null 2>&1 || true # left by an earlier run of this script
+  timeout "$DOCKER_TIMEOUT" docker rm -f "$APP" >/dev/null 2>&1 || true # left by an earlier run of this script
   in_time docker run --detach --name "$APP" --restart always "${RUN_OPTIONS[@]}" "$IMAGE" "${APP_ARGS[@]}" \
     >/dev/null || fail "$(why "docker run of $IMAGE failed")"
   wait_until_healthy || fail "$HEALTH_ERROR"
