@@ -230,20 +230,23 @@ def full_plan():
 
 
 def assert_user_data_passes_shellcheck_and_fits(run, apps, tmp_path) -> None:
+    from components.apps.boot_script import USER_DATA_LIMIT
+
+    scripts = {f"{app}.sh": user_data(run, app) for app in apps}
+    for name, script in scripts.items():
+        assert len(script.encode()) < USER_DATA_LIMIT - 3000, name  # room for the hooks of apps to come
+    assert_shellcheck_clean(scripts, tmp_path)
+
+
+def assert_shellcheck_clean(scripts: dict[str, str], tmp_path) -> None:
     import shutil
     import subprocess
     import sys
 
-    from components.apps.boot_script import USER_DATA_LIMIT
-
     shellcheck = shutil.which("shellcheck") or str(Path(sys.executable).with_name("shellcheck"))
-    paths = []
-    for app in apps:
-        script = user_data(run, app)
-        assert len(script.encode()) < USER_DATA_LIMIT - 3000, app  # room for the hooks of apps to come
-        paths.append(tmp_path / f"{app}.sh")
-        paths[-1].write_text(script)
-    done = subprocess.run([shellcheck, *map(str, paths)], capture_output=True, text=True)
+    for name, script in scripts.items():
+        (tmp_path / name).write_text(script)
+    done = subprocess.run([shellcheck, *(str(tmp_path / n) for n in scripts)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -252,5 +255,7 @@ def test_planned_user_data_passes_shellcheck_and_fits_ec2s_limit(plan, tmp_path)
 
 
 def test_full_stack_user_data_passes_shellcheck_and_fits_ec2s_limit(full_plan, tmp_path):
-    """The Iglu Server has the longest user data (pre- and post-start hooks)."""
+    """The Iglu Server has the longest user data (pre- and post-start hooks) and ships a shell script."""
     assert_user_data_passes_shellcheck_and_fits(full_plan, FULL_APPS, tmp_path)
+    (bootstrap,) = [o for o in config_objects(full_plan, "iglu-server") if o["inputs"]["key"].endswith(".sh")]
+    assert_shellcheck_clean({"postgres-bootstrap.sh": bootstrap["inputs"]["content"]}, tmp_path)
