@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 STATE = Path(os.environ["FAKE_HOST"])
@@ -25,10 +26,17 @@ def bump(name: str) -> int:
     return count
 
 
+def hang(name: str) -> None:
+    """A command that never answers (network black hole, wedged daemon): only a timeout ends it."""
+    if flag(name):
+        time.sleep(120)
+
+
 def aws(args: list[str]) -> int:
     if args[:2] == ["s3", "cp"]:
         source, destination = [a for a in args[2:] if not a.startswith("--")]
         bump("s3_attempts")
+        hang("s3_hangs")
         failures = int(flag("s3_failures") or 0)
         if int(flag("s3_attempts")) <= failures:
             print("fatal error: Could not connect to the endpoint URL", file=sys.stderr)
@@ -43,9 +51,18 @@ def aws(args: list[str]) -> int:
         if arn not in secrets:
             print(f"An error occurred (AccessDeniedException) when calling GetSecretValue on {arn}", file=sys.stderr)
             return 254
+        # A secret created empty (e.g. a key another app writes at its first boot) has no AWSCURRENT yet.
+        if bump("secret_lookups") < int(flag("secret_appears_after") or 0):
+            print(
+                "An error occurred (ResourceNotFoundException) when calling the GetSecretValue operation: "
+                "Secrets Manager can't find the specified secret value for staging label: AWSCURRENT",
+                file=sys.stderr,
+            )
+            return 254
         print(secrets[arn])
         return 0
     if args[:2] == ["autoscaling", "set-instance-health"]:
+        hang("asg_hangs")
         return 255 if flag("asg_fails") else 0
     if args[0] == "logs":
         return 0
@@ -56,16 +73,23 @@ def aws(args: list[str]) -> int:
 def docker(args: list[str]) -> int:
     containers = STATE / "containers"
     containers.mkdir(exist_ok=True)
+    if args[0] != "inspect":  # the watchdog test wedges inspect alone
+        hang("daemon_hangs")
     if args[0] == "pull":
         return 1 if flag("pull_fails") else 0
     if args[0] == "run" and "--rm" in args:
+        hang("pre_start_hangs")
         return int(flag("pre_start_exit") or 0)
     if args[0] == "run":
         name = args[args.index("--name") + 1]
+        if (containers / name).exists():
+            print(f'docker: Error response from daemon: Conflict. The container name "/{name}" is already in use.')
+            return 125
         (containers / name).write_text("true 0")
         print("c0ffee")
         return 0
     if args[0] == "inspect":
+        hang("docker_hangs")
         state = containers / args[-1]
         if not state.exists():
             return 1

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from components.apps import boot_script
 from components.apps.boot_script import BootSpec, HealthCheck, render_boot_script
 from components.apps.config_bundle import MANIFEST_NAME, manifest_text, sha256_hex
 
@@ -31,7 +32,7 @@ FAKED = ["aws", "docker", "curl", "dnf"]
 # The health polls run many times: answer them in bash, recording the call as fake_host.py would.
 FAST_PATHS = {
     "docker": (
-        "if [[ $1 == inspect && ! -e $FAKE_HOST/crash_loop ]]; then\n"
+        "if [[ $1 == inspect && ! -e $FAKE_HOST/crash_loop && ! -e $FAKE_HOST/docker_hangs ]]; then\n"
         '  printf \'{"cmd": "docker", "args": ["inspect", "%s"]}\\n\' "${!#}" >>"$FAKE_HOST/calls.jsonl"\n'
         '  cat "$FAKE_HOST/containers/${!#}" 2>/dev/null; exit\n'
         "fi\n"
@@ -143,12 +144,12 @@ class FakeHost:
             **extra,
         }
 
-    def run(self, script: str, *args: str, **extra_env: str) -> Run:
+    def run(self, script: str, *args: str, timeout: int = 60, **extra_env: str) -> Run:
         self.unlock()  # a previous boot left read-only config dirs, which only root could replace
         path = self.base / "user-data.sh"
         path.write_text(script)
         done = subprocess.run(
-            ["bash", str(path), *args], env=self.env(**extra_env), capture_output=True, text=True, timeout=60
+            ["bash", str(path), *args], env=self.env(**extra_env), capture_output=True, text=True, timeout=timeout
         )
         calls_file = self.state / "calls.jsonl"
         calls = [json.loads(line) for line in calls_file.read_text().splitlines()] if calls_file.exists() else []
@@ -312,7 +313,7 @@ def test_when_the_instance_cannot_be_marked_it_powers_off(host):
     host.set("asg_fails")
     run = host.run(render_boot_script(spec()))
     assert run.returncode == 1
-    assert len(run.commands("aws", "autoscaling", "set-instance-health")) == 5
+    assert len(run.commands("aws", "autoscaling", "set-instance-health")) == boot_script.MARK_ATTEMPTS
     assert ["poweroff"] in run.commands("systemctl")
 
 
@@ -363,3 +364,99 @@ def test_rendered_scripts_pass_shellcheck(tmp_path):
         (tmp_path / name).write_text(text)
     done = subprocess.run([shellcheck, *(str(tmp_path / n) for n in scripts)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.fixture
+def short_deadline(monkeypatch):
+    """A 6 s boot deadline (health polled every second), so a step that hangs is seen to be stopped."""
+    monkeypatch.setattr(boot_script, "BOOT_DEADLINE", 6)
+    monkeypatch.setattr(boot_script, "HEALTH_INTERVAL", 1)
+
+
+@pytest.mark.parametrize(
+    ("hang", "steps", "reason"),
+    [
+        ("s3_hangs", {}, "the boot deadline (6s) passed"),
+        ("pre_start_hangs", {"pre_start": [["setup"]]}, "pre-start step 1 (setup) exited with 124"),
+        ("post_start", {"post_start": ["python3 -c 'import time; time.sleep(120)'"]}, "a post-start step failed"),
+    ],
+)
+def test_a_step_that_hangs_is_stopped_at_the_boot_deadline_and_the_instance_replaced(
+    host, short_deadline, hang, steps, reason
+):
+    """Without a bound, a hung step keeps the instance InService with no app and no watchdog, for ever."""
+    host.upload(FILES)
+    host.set(hang)
+    run = host.run(render_boot_script(spec(**steps)), timeout=30)
+    assert_failed_cleanly(run, reason)
+    assert "the boot deadline (6s) passed" in run.logged_reason()
+    if hang == "pre_start_hangs":  # killing the docker client leaves the container running: it is removed
+        assert ["rm", "-f", "enrich-pre-start-1"] in run.commands("docker")
+        assert not run.app_started
+
+
+def test_marking_the_instance_is_bounded_too(host, monkeypatch):
+    """A wedged autoscaling call must not keep a failed instance InService: each try is cut, then poweroff."""
+    monkeypatch.setattr(boot_script, "AWS_CALL_TIMEOUT", 1)
+    host.set("asg_hangs")
+    run = host.run(render_boot_script(spec()), timeout=30)
+    assert run.returncode == 1
+    assert len(run.commands("aws", "autoscaling", "set-instance-health")) == boot_script.MARK_ATTEMPTS
+    assert ["poweroff"] in run.commands("systemctl")
+
+
+def test_a_secret_written_after_this_instance_booted_is_waited_for(host, monkeypatch):
+    """E.g. the Iglu read key, which the Iglu Server writes at its own first boot."""
+    monkeypatch.setattr(boot_script, "SECRET_WAIT_INTERVAL", 0)
+    host.upload(FILES)
+    host.set("secret_appears_after", "4")
+    run = host.run(render_boot_script(spec()))
+    assert run.returncode == 0, run.stderr
+    assert len(run.commands("aws", "secretsmanager", "get-secret-value")) == 4
+    assert f"no value in {SECRET_ARN} yet" in run.stderr
+    assert json.loads((host.root / "config" / "iglu_resolver.json").read_text())["apikey"] == SECRET_VALUE
+
+
+def test_a_secret_that_never_gets_a_value_fails_the_boot_after_the_wait(host, monkeypatch):
+    monkeypatch.setattr(boot_script, "SECRET_WAIT_INTERVAL", 0)
+    host.upload(FILES)
+    host.set("secret_appears_after", "1000")
+    run = host.run(render_boot_script(spec()))
+    assert_failed_cleanly(run, f"secret lookup failed for {SECRET_ARN}: no value")
+    assert len(run.commands("aws", "secretsmanager", "get-secret-value")) == boot_script.SECRET_WAIT_ATTEMPTS
+    assert not run.app_started
+
+
+def test_running_the_boot_again_on_a_healthy_instance_keeps_it(host):
+    """An operator re-running the user data (or cloud-init re-running it) must not kill a healthy instance."""
+    host.upload(FILES)
+    first = host.run(render_boot_script(spec(pre_start=[["setup"]])))
+    assert first.returncode == 0, first.stderr
+    (host.state / "calls.jsonl").unlink()
+    again = host.run(render_boot_script(spec(pre_start=[["setup"]])))
+    assert again.returncode == 0, again.stderr
+    assert not again.marked_unhealthy and again.app_running
+
+
+def test_watchdog_marks_the_instance_when_docker_stops_answering(host, monkeypatch):
+    monkeypatch.setattr(boot_script, "DOCKER_TIMEOUT", 1)
+    monkeypatch.setattr(boot_script, "WATCHDOG_FAILURES", 2)
+    (host.state / "containers").mkdir()
+    (host.state / "containers" / "enrich").write_text("true 0")
+    host.set("docker_hangs")
+    run = host.run(
+        render_boot_script(spec()), "watchdog", INSTANCE_ID="i-0123456789abcdef0", WATCHDOG_ROUNDS="4", timeout=30
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.marked_unhealthy
+    assert "unhealthy for 2 checks in a row: docker did not answer within 1s" in run.logged_reason()
+
+
+def test_a_wedged_docker_daemon_still_ends_in_a_marked_instance(host, short_deadline, monkeypatch):
+    """The pull is cut at the deadline; removing the container on the way out must not hang either."""
+    monkeypatch.setattr(boot_script, "DOCKER_TIMEOUT", 1)
+    host.upload(FILES)
+    host.set("daemon_hangs")
+    run = host.run(render_boot_script(spec()), timeout=30)
+    assert_failed_cleanly(run, "could not pull snowplow/snowplow-enrich-kinesis:6.13.1")
+    assert ["rm", "-f", "enrich"] in run.commands("docker")

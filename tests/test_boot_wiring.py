@@ -10,13 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from components.apps.boot_script import BOOT_GRACE, SNOWPLOW_IMAGE_UID
+from components.apps.boot_script import (
+    BOOT_DEADLINE,
+    BOOT_GRACE,
+    OS_START_ALLOWANCE,
+    SNOWPLOW_IMAGE_UID,
+    failure_path_seconds,
+)
 from components.apps.config_bundle import MANIFEST_NAME, manifest_text, sha256_hex
 from offline.engine import StackFile, run_program
 from tests.conftest import ROOT, of_type
 from tests.test_boot_script import FakeHost
 
 APPS = ("collector", "enrich", "s3-loader-enriched", "s3-loader-bad")
+FULL_APPS = (*APPS, "iglu-server", "postgres-loader")
 HEALTH = {
     "collector": "http://127.0.0.1:8080/health",
     "enrich": "http://127.0.0.1:8000/",
@@ -81,6 +88,8 @@ def test_each_app_ships_a_manifest_that_its_user_data_pins(plan):
 
 
 def test_groups_give_the_boot_its_deadline_before_health_checks_and_refreshes_act(plan):
+    # A boot that fails at its deadline has marked the instance by the end of the grace period.
+    assert BOOT_DEADLINE + failure_path_seconds() + OS_START_ALLOWANCE <= BOOT_GRACE
     for app in APPS:
         group = named(plan, "aws:autoscaling/group:Group", f"{app}-service-asg")["inputs"]
         assert group["healthCheckGracePeriod"] == BOOT_GRACE
@@ -141,7 +150,7 @@ HOOKS_PROGRAM = textwrap.dedent(
                 secret_arns=[api_key.arn],
                 health_path="/api/meta/health",
                 pre_start=[["setup", "--config", "/snowplow/config/config.hocon"]],
-                post_start=['aws secretsmanager put-secret-value --secret-id "$KEY_ARN" --secret-string "$(cat key)"'],
+                post_start=['aws secretsmanager put-secret-value --secret-id "$KEY_ARN" --secret-string file://key'],
             ),
         )
 
@@ -166,7 +175,7 @@ def test_hooks_reach_the_boot_script(hooks):
     script = user_data(hooks, "iglu-server-plain", "plain-lt")
     assert setting(script, "HEALTH_URL") == "http://127.0.0.1:8080/api/meta/health"
     assert setting(script, "RESOLVE_SECRETS") == "1"
-    assert 'docker run --rm --name "$APP-pre-start-1" "${RUN_OPTIONS[@]}" "$IMAGE" setup --config' in script
+    assert "pre_start_step 1 'pre-start step 1 (setup --config /snowplow/config/config.hocon)' setup --config" in script
     assert 'aws secretsmanager put-secret-value --secret-id "$KEY_ARN"' in script
 
 
@@ -215,19 +224,38 @@ def test_planned_user_data_boots_its_app_from_the_planned_objects(plan, app, tmp
     assert not run.marked_unhealthy
 
 
-def test_planned_user_data_passes_shellcheck_and_fits_ec2s_limit(plan, tmp_path):
+@pytest.fixture(scope="module")
+def full_plan():
+    return run_program(StackFile.read(ROOT / "tests" / "stacks" / "Pulumi.full.yaml"))
+
+
+def assert_user_data_passes_shellcheck_and_fits(run, apps, tmp_path) -> None:
+    from components.apps.boot_script import USER_DATA_LIMIT
+
+    scripts = {f"{app}.sh": user_data(run, app) for app in apps}
+    for name, script in scripts.items():
+        assert len(script.encode()) < USER_DATA_LIMIT - 3000, name  # room for the hooks of apps to come
+    assert_shellcheck_clean(scripts, tmp_path)
+
+
+def assert_shellcheck_clean(scripts: dict[str, str], tmp_path) -> None:
     import shutil
     import subprocess
     import sys
 
-    from components.apps.boot_script import USER_DATA_LIMIT
-
     shellcheck = shutil.which("shellcheck") or str(Path(sys.executable).with_name("shellcheck"))
-    paths = []
-    for app in APPS:
-        script = user_data(plan, app)
-        assert len(script.encode()) < USER_DATA_LIMIT - 3000, app  # room for the hooks of apps to come
-        paths.append(tmp_path / f"{app}.sh")
-        paths[-1].write_text(script)
-    done = subprocess.run([shellcheck, *map(str, paths)], capture_output=True, text=True)
+    for name, script in scripts.items():
+        (tmp_path / name).write_text(script)
+    done = subprocess.run([shellcheck, *(str(tmp_path / n) for n in scripts)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_planned_user_data_passes_shellcheck_and_fits_ec2s_limit(plan, tmp_path):
+    assert_user_data_passes_shellcheck_and_fits(plan, APPS, tmp_path)
+
+
+def test_full_stack_user_data_passes_shellcheck_and_fits_ec2s_limit(full_plan, tmp_path):
+    """The Iglu Server has the longest user data (pre- and post-start hooks) and ships a shell script."""
+    assert_user_data_passes_shellcheck_and_fits(full_plan, FULL_APPS, tmp_path)
+    (bootstrap,) = [o for o in config_objects(full_plan, "iglu-server") if o["inputs"]["key"].endswith(".sh")]
+    assert_shellcheck_clean({"postgres-bootstrap.sh": bootstrap["inputs"]["content"]}, tmp_path)

@@ -31,10 +31,18 @@ secret = opt("--secret-id")
 versions = state.setdefault(secret, [])
 state.setdefault("_calls", []).append(args[1])
 if args[1] == "get-secret-value":
-    if not versions:
+    if "--version-id" in args:
+        found = [v for v in versions if v[1] == opt("--version-id")]
+    elif state.get("_stale_reads", 0) > 0:  # AWSCURRENT seen by a reader that lags one write behind
+        state["_stale_reads"] -= 1
+        found = versions[-2:-1]
+    else:
+        found = versions[-1:]
+    if not found:
         sys.stderr.write("An error occurred (ResourceNotFoundException) when calling the GetSecretValue operation\\n")
+        json.dump(state, open(state_path, "w"))
         sys.exit(254)
-    value, version = versions[-1]
+    value, version = found[0]
     print(json.dumps({{"ARN": secret, "SecretString": value, "VersionId": version}}))
 elif args[1] == "put-secret-value":
     source = opt("--secret-string")
@@ -56,7 +64,7 @@ class FakeIglu:
     """Permissions like Iglu Server 0.14: super key from config, keygen pairs, revocation, /api/meta/server."""
 
     def __init__(self):
-        self.keys: dict[str, tuple[str, list[str]]] = {}
+        self.keys: dict[str, tuple] = {}  # key -> (schema action, key actions[, vendor if not every vendor])
         self.calls: list[str] = []
         self.before_keygen = None
         fake = self
@@ -77,12 +85,25 @@ class FakeIglu:
                 key = self.headers.get("apikey")
                 if key == SUPER:
                     return ("CREATE_VENDOR", ["CREATE", "DELETE"])
-                return fake.keys.get(key, (None, []))
+                return fake.keys.get(key, (None, []))[:2]
+
+            def bad_key(self):
+                """Like the server's PermissionMiddleware: an apikey header that is no UUID is a 400."""
+                key = self.headers.get("apikey")
+                try:
+                    key is None or uuid.UUID(key)
+                except ValueError:
+                    self.reply(400, {"message": "Invalid UUID for ApiKey"})
+                    return True
+                return False
 
             def do_GET(self):
                 fake.calls.append(f"GET {self.path}")
+                if self.bad_key():
+                    return
                 schema, key = self.auth()
-                self.reply(200, {"version": "0.14.2", "authInfo": {"vendor": "", "schema": schema, "key": key}})
+                vendor = fake.keys.get(self.headers.get("apikey"), (None, [], ""))[2:] or ("",)
+                self.reply(200, {"version": "0.14.2", "authInfo": {"vendor": vendor[0], "schema": schema, "key": key}})
 
             def do_POST(self):
                 fake.calls.append(f"POST {self.path}")
@@ -226,3 +247,37 @@ def test_the_script_runs_on_the_hosts_python_39():
         for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")])
     }
     assert imported <= set(sys.stdlib_module_names) | {"__future__"}
+
+
+def test_a_stored_value_that_is_no_uuid_is_replaced_not_fatal(iglu, aws, settings):
+    """The server answers 400 to such an apikey; every Iglu boot would fail on it forever."""
+    state = secrets(aws)
+    state[READ_ARN] = [['{"key":"value"}', "v0"]]  # what the console's key/value editor stores by default
+    aws.write_text(json.dumps(state))
+    assert run(settings) == 0
+    assert iglu.keys[current(aws, READ_ARN)] == ("READ", [])
+
+
+def test_a_read_key_for_one_vendor_only_is_replaced(iglu, aws, settings):
+    narrow = str(uuid.uuid4())
+    iglu.keys[narrow] = ("READ", [], "com.acme")  # reads com.acme.* only, not Iglu Central's or the user's schemas
+    state = secrets(aws)
+    state[READ_ARN] = [[narrow, "v0"]]
+    aws.write_text(json.dumps(state))
+    assert run(settings) == 0
+    assert current(aws, READ_ARN) != narrow and iglu.keys[current(aws, READ_ARN)] == ("READ", [])
+
+
+def test_the_race_loser_reads_the_winners_version_even_when_awscurrent_lags(iglu, aws, settings):
+    def winner():
+        iglu_keys.ensure(iglu_keys.Server(iglu.url), iglu_keys.Aws(os.environ["AWS_CLI"]), SUPER, "read", READ_ARN)
+        state = secrets(aws)
+        state["_stale_reads"] = 5  # the loser's reads of AWSCURRENT still see "no value"
+        aws.write_text(json.dumps(state))
+
+    iglu.before_keygen = winner
+    outcome = iglu_keys.ensure(
+        iglu_keys.Server(iglu.url), iglu_keys.Aws(os.environ["AWS_CLI"]), SUPER, "read", READ_ARN
+    )
+    assert outcome == "stored by another instance"
+    assert list(iglu.keys) == [current(aws, READ_ARN)]

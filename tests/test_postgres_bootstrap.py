@@ -4,6 +4,7 @@ Skips when the PostgreSQL server binaries, psql or openssl are not installed. Th
 than the RDS engine the stack pins (16); the statements used exist unchanged in 15 and 16.
 """
 
+import concurrent.futures
 import os
 import shutil
 import socket
@@ -67,7 +68,8 @@ def server():
         for path in (data / "server.key", data / "server.crt", data / "pg_hba.conf"):
             shutil.chown(path, "postgres")
     (data / "server.key").chmod(0o600)
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c ssl=on -c fsync=off"
+    # log_statement=all: an operator's common debugging setting; the tests read this log for leaked passwords.
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c ssl=on -c fsync=off -c log_statement=all"
     _as_postgres([TOOLS["pg_ctl"], "-D", str(data), "-o", options, "-w", "-l", str(root / "log"), "start"])
     # Like RDS: the master user is no superuser, but may create roles and databases; RDS made its database.
     admin = [
@@ -85,20 +87,18 @@ def server():
     ]
     _as_postgres([*admin, "-c", "CREATE ROLE iglu LOGIN CREATEROLE CREATEDB PASSWORD 'master-pw'"])
     _as_postgres([*admin, "-c", "CREATE DATABASE iglu OWNER iglu"])
-    yield {"port": port, "admin": admin}
+    yield {"port": port, "admin": admin, "log": root / "log"}
     _as_postgres([TOOLS["pg_ctl"], "-D", str(data), "-m", "immediate", "stop"])
     shutil.rmtree(root, ignore_errors=True)
 
 
-def bootstrap(tmp_path, port: int, role_password: str) -> subprocess.CompletedProcess:
+def bootstrap(
+    tmp_path, port: int, role_password: str, role: str = "snowplow_loader", database: str = "snowplow"
+) -> subprocess.CompletedProcess:
     script = tmp_path / "postgres-bootstrap.sh"
     script.write_text(
         render_postgres_bootstrap(
-            [
-                DatabaseBootstrap(
-                    "127.0.0.1", port, "iglu", MASTER_ARN, "snowplow_loader", ROLE_ARN, "snowplow", "atomic"
-                )
-            ]
+            [DatabaseBootstrap("127.0.0.1", port, "iglu", MASTER_ARN, role, ROLE_ARN, database, "atomic")]
         )
     )
     bin_dir = tmp_path / "bin"
@@ -156,3 +156,43 @@ def test_the_server_refuses_plain_connections(server, tmp_path):
     assert bootstrap(tmp_path, server["port"], "loader-pw-3").returncode == 0
     refused = as_loader(server["port"], "loader-pw-3", "SELECT 1", sslmode="disable")
     assert refused.returncode != 0
+
+
+def test_the_role_password_never_reaches_the_server_in_clear(server, tmp_path):
+    """Statements land in the server log (log_statement, or any failed statement at the default
+    log_min_error_statement), and RDS exports that log to CloudWatch: only a SCRAM verifier may be sent."""
+    done = bootstrap(tmp_path, server["port"], "loader-pw-in-clear")
+    assert done.returncode == 0, done.stderr
+    assert as_loader(server["port"], "loader-pw-in-clear", "SELECT 1").stdout.strip() == "1"
+    log = server["log"].read_text()
+    assert "ALTER ROLE" in log  # the log really records the bootstrap's statements
+    assert "loader-pw-in-clear" not in log
+    stored = admin_query(server, "postgres", "SELECT rolpassword FROM pg_authid WHERE rolname = 'snowplow_loader'")
+    assert stored.startswith("SCRAM-SHA-256$4096:")
+
+
+def test_instances_booting_together_bootstrap_without_tripping_over_each_other(server, tmp_path):
+    """Two or more Iglu instances boot at once (prod runs two): every concurrent bootstrap must succeed."""
+    for round_ in range(3):
+        dirs = [tmp_path / f"round-{round_}-{i}" for i in range(4)]
+        for path in dirs:
+            path.mkdir()
+        role, database = f"race_{round_}", f"race_db_{round_}"
+        with concurrent.futures.ThreadPoolExecutor(len(dirs)) as pool:
+            runs = list(pool.map(lambda path, r=role, d=database: bootstrap(path, server["port"], "pw", r, d), dirs))
+        assert [r.stderr for r in runs if r.returncode != 0] == []
+
+
+def test_an_unreadable_or_empty_password_secret_stops_the_bootstrap(server, tmp_path):
+    empty = bootstrap(tmp_path, server["port"], "", role="empty_loader", database="empty_db")
+    assert empty.returncode != 0 and "holds an empty password" in empty.stderr
+    assert admin_query(server, "postgres", "SELECT count(*) FROM pg_roles WHERE rolname = 'empty_loader'") == "0"
+
+
+@pytest.mark.parametrize("field", ["role", "database", "schema"])
+def test_only_plain_identifiers_reach_psql(field):
+    good = DatabaseBootstrap("h", 5432, "m", MASTER_ARN, "snowplow_loader", ROLE_ARN, "snowplow", "atomic")
+    # `\connect` would read "host=elsewhere" as a connection string, not a database name.
+    bad = {**good.__dict__, field: "host=elsewhere"}
+    with pytest.raises(ValueError, match=f"bootstrap {field} 'host=elsewhere' must be a lower-case identifier"):
+        render_postgres_bootstrap([DatabaseBootstrap(**bad)])

@@ -1,7 +1,7 @@
 """Make sure the stack's Iglu read and write keys exist, are valid, and sit in their Secrets Manager secrets.
 
 Shipped to the Iglu Server instances with their config and run after the server is healthy (post-start),
-on every instance and every boot:
+once on every new instance (user data runs once per instance; a reboot does not run it again):
 
     python3 iglu_keys.py --settings iglu-keys.json
 
@@ -10,10 +10,13 @@ where the settings file holds {"server": "http://127.0.0.1:8080", "superKeySecre
 
 For each of the two secrets: if it holds a key the server grants exactly the expected permission (read:
 READ on every vendor, no key management; write: CREATE_VENDOR on every vendor, no key management), nothing
-happens. Otherwise a key pair is generated with the super key (`POST /api/auth/keygen`, vendor prefix `*`)
-and the needed key is stored with a client request token derived from the secret version that was seen,
-so when several instances race only the first write lands; the others revoke the keys they generated and
-re-read the winner's. Keys never appear in a command line or in the output.
+happens. Otherwise (no value, a key the server does not know, a value that is no UUID, a narrower or wider
+key) a key pair is generated with the super key (`POST /api/auth/keygen`, vendor prefix `*`) and the needed
+key is stored with a client request token derived from the secret version that was seen. When several
+instances race, only the first write lands: Secrets Manager refuses a token already used for other content
+(ResourceExistsException); the others revoke the keys they generated and read the winner's version by its
+id (the token), which does not depend on how soon AWSCURRENT moves. Keys never appear in a command line or
+in the output.
 
 Standard library only (the host's python3 is 3.9) plus the aws CLI.
 """
@@ -29,9 +32,11 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
+import uuid
 
-# What /api/meta/server reports for each key (schema action, key actions).
-EXPECTED = {"read": ("READ", []), "write": ("CREATE_VENDOR", [])}
+# What /api/meta/server reports for each key: (vendor, schema action, key actions). The vendor of a key
+# for every vendor ("*") is reported as "".
+EXPECTED = {"read": ("", "READ", []), "write": ("", "CREATE_VENDOR", [])}
 TIMEOUT = 10
 
 
@@ -48,9 +53,10 @@ class Aws:
     def _run(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run([self.command, "secretsmanager", *args], capture_output=True, text=True)
 
-    def get(self, secret_arn: str) -> tuple[str | None, str | None]:
-        """(value, version id) of the current version; (None, None) while the secret has no value."""
-        run = self._run("get-secret-value", "--secret-id", secret_arn, "--output", "json")
+    def get(self, secret_arn: str, version_id: str | None = None) -> tuple[str | None, str | None]:
+        """(value, version id) of the current (or the given) version; (None, None) while there is none."""
+        version = ["--version-id", version_id] if version_id else []
+        run = self._run("get-secret-value", "--secret-id", secret_arn, *version, "--output", "json")
         if run.returncode != 0:
             if "ResourceNotFoundException" in run.stderr:
                 return None, None
@@ -99,13 +105,13 @@ class Server:
         except ValueError:
             return status, raw.decode("utf-8", "replace")
 
-    def grants(self, key: str) -> tuple[str | None, list]:
-        """(schema action, key actions) the server grants `key`; (None, []) for a key it does not know."""
+    def grants(self, key: str) -> tuple[str | None, str | None, list]:
+        """(vendor, schema action, key actions) the server grants `key`; no schema action for an unknown key."""
         status, body = self._call("GET", "/api/meta/server", key)
         if status != 200 or not isinstance(body, dict):
             raise RuntimeError(f"GET /api/meta/server answered {status}")
         auth = body.get("authInfo") or {}
-        return auth.get("schema"), sorted(auth.get("key") or [])
+        return auth.get("vendor"), auth.get("schema"), sorted(auth.get("key") or [])
 
     def keygen(self, super_key: str) -> dict:
         status, body = self._call("POST", "/api/auth/keygen", super_key, {"vendorPrefix": "*"})
@@ -119,11 +125,22 @@ class Server:
             log(f"could not revoke an unused key (DELETE /api/auth/keygen answered {status})")
 
 
-def valid(server: Server, kind: str, key: str | None) -> bool:
-    if not key:
+def is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
         return False
-    schema, key_actions = server.grants(key.strip())
-    return (schema, key_actions) == (EXPECTED[kind][0], sorted(EXPECTED[kind][1]))
+    return True
+
+
+def valid(server: Server, kind: str, key: str | None) -> bool:
+    """The server grants `key` exactly the `kind` permission. A value that is no UUID is no key (the server
+    would answer 400 to it, which must not fail every boot)."""
+    if not key or not is_uuid(key.strip()):
+        return False
+    vendor, schema, key_actions = server.grants(key.strip())
+    expected_vendor, expected_schema, expected_actions = EXPECTED[kind]
+    return (vendor, schema, key_actions) == (expected_vendor, expected_schema, sorted(expected_actions))
 
 
 def ensure(server: Server, aws: Aws, super_key: str, kind: str, secret_arn: str) -> str:
@@ -139,7 +156,7 @@ def ensure(server: Server, aws: Aws, super_key: str, kind: str, secret_arn: str)
         return "generated" if value is None else "replaced (the stored key was unknown to the server)"
     server.revoke(super_key, pair[kind])
     server.revoke(super_key, pair[other])
-    value, _ = aws.get(secret_arn)
+    value, _ = aws.get(secret_arn, version_id=token)  # the winner's version carries the token as its id
     if not valid(server, kind, value):
         raise RuntimeError(f"another instance stored a {kind} key in {secret_arn} that the server does not accept")
     return "stored by another instance"
