@@ -6,13 +6,14 @@ import stat
 import sys
 import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from components.apps import iglu_keys
+from tests.json_handler import JsonHandler
 
 SUPER = "7d6b1c0e-2f4a-4b8e-9c3d-5e6f7a8b9c0d"
 ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:snowplow-t/iglu-server/{}-AbCdEf"
@@ -69,18 +70,7 @@ class FakeIglu:
         self.before_keygen = None
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def reply(self, status, body):
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(JsonHandler):
             def auth(self):
                 key = self.headers.get("apikey")
                 if key == SUPER:

@@ -3,7 +3,7 @@
 import copy
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,6 +14,7 @@ from jsonschema import Draft4Validator
 from referencing import Registry, Resource
 
 from tests.conftest import BASE, ROOT, write_stack
+from tests.json_handler import JsonHandler
 from tests.test_enrichments import SCHEMAS_DIR, iglu_central  # noqa: F401 (fixture)
 from tools import publish_schemas
 from tools.schema_lint import SELF_DESCRIBING_META_SCHEMA, draft4_problems, header_problems, lint
@@ -134,18 +135,7 @@ class StandIn:
         self.conflict = conflict
         stand_in = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _reply(self, status, body):
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(JsonHandler):
             def _record(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length)) if length else None
@@ -166,25 +156,25 @@ class StandIn:
                 known = self.headers.get("apikey") == WRITE_KEY
                 if path == "/api/meta/server":
                     auth = {"vendor": "", "schema": "CREATE_VENDOR", "key": []} if known else {"schema": None}
-                    return self._reply(200, {"version": "0.14.2", "authInfo": auth})
+                    return self.reply(200, {"version": "0.14.2", "authInfo": auth})
                 key = path.removeprefix("/api/schemas/")
                 if key in stand_in.stored and known:
                     vendor, name, fmt, version = key.split("/")
                     canonical = copy.deepcopy(stand_in.stored[key])
                     canonical["self"] = {"vendor": vendor, "name": name, "format": fmt, "version": version}
                     canonical["$schema"] = SELF_DESCRIBING_META_SCHEMA
-                    return self._reply(200, canonical)
-                return self._reply(404, {"message": "The schema is not found"})
+                    return self.reply(200, canonical)
+                return self.reply(404, {"message": "The schema is not found"})
 
             def do_PUT(self):
                 path, body = self._record()
                 key = path.removeprefix("/api/schemas/")
                 if self.headers.get("apikey") != WRITE_KEY:
-                    return self._reply(403, {"message": "Not sufficient privileges"})
+                    return self.reply(403, {"message": "Not sufficient privileges"})
                 if key in stand_in.conflict or key in stand_in.stored:
-                    return self._reply(409, {"message": "Schema already exists"})
+                    return self.reply(409, {"message": "Schema already exists"})
                 stand_in.stored[key] = body
-                return self._reply(201, {"message": "Schema created", "updated": False, "location": key})
+                return self.reply(201, {"message": "Schema created", "updated": False, "location": key})
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
