@@ -25,7 +25,9 @@ from components.platform.streams import Streams, StreamsArgs
 # Everything that can be wrong with the stack file is found here, before any resource exists.
 deployment = stack_config.load()
 cfg = deployment.config
-stack_config.check_secret_arns(deployment, aws.get_caller_identity().account_id)
+# The one lookup of the account (and partition) the stack deploys into; components read them from `ctx`.
+account_id = aws.get_caller_identity().account_id
+stack_config.check_secret_arns(deployment, account_id)
 iglu_cfg, postgres_cfg = cfg.iglu.server, cfg.destinations.postgres
 network_plan = plan_network(cfg.network)
 instances = {
@@ -44,16 +46,17 @@ instances = {
 ctx = StackContext(
     prefix=deployment.prefix,
     region=deployment.region,
+    account_id=account_id,
+    partition=aws.get_partition().partition,
     environment=cfg.environment,
     tags=stack_tags(deployment.project, deployment.stack, cfg.environment, cfg.tags),
     protect_data=cfg.protect_data,
     secret_keys=deployment.secret_keys,
 )
-account_id = aws.get_caller_identity_output().account_id
 
 network = Network("network", NetworkArgs(context=ctx, plan=network_plan))
 keys = Keys("keys", KeysArgs(context=ctx))
-storage = Storage("storage", StorageArgs(context=ctx, lake=cfg.lake, kms_key_arn=keys.key_arn, account_id=account_id))
+storage = Storage("storage", StorageArgs(context=ctx, lake=cfg.lake, kms_key_arn=keys.key_arn))
 streams = Streams("streams", StreamsArgs(context=ctx, config=cfg.streams, kms_key_arn=keys.key_arn))
 private = Placement(
     vpc_id=network.vpc_id,
@@ -104,7 +107,6 @@ if iglu_cfg.enabled:
             placement=private,
             public_subnet_ids=network.public_subnet_ids,
             stack_egress=[AllowedSource(ip.apply(lambda a: f"{a}/32")) for ip in network.nat_public_ips],
-            account_id=account_id,
             database=iglu_db,
             bootstraps=[loader_login.bootstrap] if loader_login else [],
             bootstrap_databases=[events_db] if events_db is not None and events_db is not iglu_db else [],
@@ -122,7 +124,6 @@ collector = Collector(
         public_subnet_ids=network.public_subnet_ids,
         good=streams["raw"],
         bad=streams["bad1"],
-        account_id=account_id,
     ),
 )
 
@@ -216,7 +217,6 @@ if postgres_cfg.enabled:
 # The S3 and DynamoDB gateway endpoints admit only what the stack's instances use.
 network.restrict_gateway_endpoints(
     GatewayAccess(
-        account_id=account_id,
         buckets=[storage.lake.bucket_arn, storage.config.bucket_arn],
         read_only_objects=[s3_uri_objects(uri) for uri in enrichments.s3_asset_uris()],
         public_objects=[

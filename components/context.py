@@ -9,10 +9,12 @@ import pulumi
 
 @dataclass(frozen=True)
 class StackContext:
-    """Naming, tagging and data-protection rules shared by all components."""
+    """Naming, tagging and data-protection rules shared by all components, and the account it deploys into."""
 
     prefix: str
     region: str
+    account_id: str
+    partition: str
     environment: str
     tags: Mapping[str, str] = field(default_factory=dict)
     protect_data: bool = False

@@ -128,7 +128,14 @@ HOOKS_PROGRAM = textwrap.dedent(
     from components.context import StackContext
     from stack_config.apps import OperationsConfig, ServiceSize
 
-    ctx = StackContext(prefix="snowplow-hooks", region="eu-west-1", environment="dev", tags={"project": "hooks"})
+    ctx = StackContext(
+        prefix="snowplow-hooks",
+        region="eu-west-1",
+        account_id="123456789012",
+        partition="aws",
+        environment="dev",
+        tags={"project": "hooks"},
+    )
     key = "arn:aws:kms:eu-west-1:123456789012:key/0b1c2d3e-aaaa-bbbb-cccc-123456789012"
     api_key = aws.secretsmanager.Secret("api-key", name="snowplow-hooks-api-key", kms_key_id=key)
 

@@ -28,7 +28,6 @@ class CollectorArgs:
     public_subnet_ids: pulumi.Input[Sequence[str]]
     good: StreamInfo
     bad: StreamInfo
-    account_id: pulumi.Input[str]
 
 
 class Collector(pulumi.ComponentResource):
@@ -53,7 +52,6 @@ class Collector(pulumi.ComponentResource):
                 port=COLLECTOR_PORT,
                 health=HealthCheck(path=HEALTH_PATH),
                 tls=Tls(cfg.domain, cfg.hosted_zone_id, cfg.certificate_arn),
-                account_id=args.account_id,
                 access_logs=cfg.access_logs,
                 log_expiration_days=max(args.operations.log_retention_days, 30),
             ),

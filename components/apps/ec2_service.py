@@ -166,9 +166,6 @@ class Ec2Service(pulumi.ComponentResource):
         self._name, self._args, self._ctx = name, args, args.context
         self._physical = self._ctx.name(args.app)
         self._child = pulumi.ResourceOptions(parent=self)
-        invoke = pulumi.InvokeOutputOptions(parent=self)
-        self._partition = aws.get_partition_output(opts=invoke).partition
-        self._account_id = aws.get_caller_identity_output(opts=invoke).account_id
 
         log_group = self._log_group()
         config = self._upload_config()
@@ -275,12 +272,12 @@ class Ec2Service(pulumi.ComponentResource):
     def _base_statements(self, log_group_arn: pulumi.Output[str]) -> list[dict[str, Any]]:
         """What every app's boot and container need: logs, its own config, its own group's health, its secrets."""
         args, region = self._args, self._ctx.region
-        bucket_arn = pulumi.Output.concat("arn:", self._partition, ":s3:::", args.placement.config_bucket)
+        bucket_arn = pulumi.Output.concat("arn:", self._ctx.partition, ":s3:::", args.placement.config_bucket)
         group_arn = pulumi.Output.concat(
             "arn:",
-            self._partition,
+            self._ctx.partition,
             f":autoscaling:{region}:",
-            self._account_id,
+            self._ctx.account_id,
             f":autoScalingGroup:*:autoScalingGroupName/{self._physical}",
         )
         statements = [

@@ -69,7 +69,6 @@ class IgluServerArgs:
     public_subnet_ids: pulumi.Input[Sequence[str]]
     stack_egress: list[AllowedSource]
     """The stack's NAT gateway IPs: enrich and the loaders reach the server through them."""
-    account_id: pulumi.Input[str]
     database: PostgresDatabase
     bootstraps: list[pulumi.Output[DatabaseBootstrap]] = field(default_factory=list)
     bootstrap_databases: list[PostgresDatabase] = field(default_factory=list)
@@ -147,7 +146,6 @@ class IgluServer(pulumi.ComponentResource):
                 port=IGLU_PORT,
                 health=HealthCheck(path=HEALTH_PATH),
                 tls=Tls(cfg.domain, cfg.hosted_zone_id, cfg.certificate_arn),
-                account_id=args.account_id,
                 access_logs=cfg.access_logs,
                 access_logs_bucket="iglu-alb-logs",
                 log_expiration_days=max(args.operations.log_retention_days, 30),

@@ -78,17 +78,13 @@ class Keys(pulumi.ComponentResource):
     def __init__(self, name: str, args: KeysArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("snowplow:pipeline:Keys", name, None, opts)
         ctx = args.context
-        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))
         key = aws.kms.Key(
             f"{name}-data",
             description=f"{ctx.prefix}: Snowplow pipeline data at rest (streams, lake, tables, logs, volumes)",
             enable_key_rotation=True,
             rotation_period_in_days=365,
             deletion_window_in_days=30 if ctx.protect_data else 7,
-            policy=pulumi.Output.all(partition.partition, identity.account_id).apply(
-                lambda values: key_policy(values[0], values[1], ctx.region, ctx.log_group_patterns)
-            ),
+            policy=key_policy(ctx.partition, ctx.account_id, ctx.region, ctx.log_group_patterns),
             tags=ctx.tags_for(ctx.name("data")),
             opts=ctx.stateful(self),
         )

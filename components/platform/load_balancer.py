@@ -94,7 +94,6 @@ class LoadBalancerArgs:
     port: int
     health: HealthCheck
     tls: Tls
-    account_id: pulumi.Input[str]
     access_logs: bool = False
     access_logs_bucket: str = "alb-logs"
     """Middle of the log bucket name `<prefix>-<this>-<account id>` (ELB can only deliver to SSE-S3 buckets;
@@ -215,7 +214,7 @@ class PublicLoadBalancer:
     def _access_logs(self) -> aws.lb.LoadBalancerAccessLogsArgs:
         args, ctx = self._args, self._args.context
         # S3 names stop at 63 characters; 13 go to `-<account id>`.
-        bucket_name = pulumi.Output.concat(ctx.short_name(args.access_logs_bucket, 63 - 13), "-", args.account_id)
+        bucket_name = f"{ctx.short_name(args.access_logs_bucket, 63 - 13)}-{ctx.account_id}"
         bucket = SecureBucket(
             f"{self._name}-access-logs",
             SecureBucketArgs(
@@ -225,8 +224,8 @@ class PublicLoadBalancer:
                 transitions=[],
                 expiration_days=args.log_expiration_days,
                 extra_statements=[
-                    pulumi.Output.all(bucket_name, args.account_id).apply(
-                        lambda v: log_delivery_statement(f"arn:aws:s3:::{v[0]}", args.app, v[1], ctx.region)
+                    log_delivery_statement(
+                        f"arn:{ctx.partition}:s3:::{bucket_name}", args.app, ctx.account_id, ctx.region
                     )
                 ],
                 purpose="alb-access-logs",

@@ -63,7 +63,6 @@ class GatewayAccess:
     """What the private subnets may reach through the S3 and DynamoDB gateway endpoints (the instance roles
     narrow it further per app). The ALB's access-log bucket is written by ELB, not through the endpoint."""
 
-    account_id: pulumi.Input[str]
     buckets: Sequence[pulumi.Input[str]]  # bucket ARNs of the stack: objects read and written by the apps
     read_only_objects: Sequence[str] = ()  # object ARN patterns read with the instances' credentials
     public_objects: Sequence[str] = ()  # objects read anonymously over https (e.g. Snowplow's hosted assets)
@@ -80,8 +79,8 @@ STACK_BUCKET_ACTIONS = [
 ]
 
 
-def s3_endpoint_policy(region: str, access: GatewayAccess) -> pulumi.Output[str]:
-    own = {"StringEquals": {"aws:PrincipalAccount": access.account_id}}
+def s3_endpoint_policy(region: str, account_id: str, access: GatewayAccess) -> pulumi.Output[str]:
+    own = {"StringEquals": {"aws:PrincipalAccount": account_id}}
     statements = [
         {
             "Sid": "StackBuckets",
@@ -115,14 +114,14 @@ def s3_endpoint_policy(region: str, access: GatewayAccess) -> pulumi.Output[str]
     return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements})
 
 
-def dynamodb_endpoint_policy(access: GatewayAccess) -> pulumi.Output[str]:
+def dynamodb_endpoint_policy(account_id: str, access: GatewayAccess) -> pulumi.Output[str]:
     statement = {
         "Sid": "StackTables",
         "Effect": "Allow",
         "Principal": "*",
         "Action": list(access.table_actions),
         "Resource": list(access.tables),
-        "Condition": {"StringEquals": {"aws:PrincipalAccount": access.account_id}},
+        "Condition": {"StringEquals": {"aws:PrincipalAccount": account_id}},
     }
     return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [statement]})
 
@@ -267,8 +266,8 @@ class Network(pulumi.ComponentResource):
     def restrict_gateway_endpoints(self, access: GatewayAccess) -> None:
         """Endpoint policies once the buckets and tables exist; an adopted VPC's endpoints are left alone."""
         policies = {
-            "s3": lambda: s3_endpoint_policy(self._ctx.region, access),
-            "dynamodb": lambda: dynamodb_endpoint_policy(access),
+            "s3": lambda: s3_endpoint_policy(self._ctx.region, self._ctx.account_id, access),
+            "dynamodb": lambda: dynamodb_endpoint_policy(self._ctx.account_id, access),
         }
         for service, endpoint_id in self.gateway_endpoint_ids.items():
             aws.ec2.VpcEndpointPolicy(

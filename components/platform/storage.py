@@ -14,7 +14,6 @@ class StorageArgs:
     context: StackContext
     lake: LakeConfig
     kms_key_arn: pulumi.Input[str]
-    account_id: pulumi.Input[str]
 
 
 class Storage(pulumi.ComponentResource):
@@ -26,7 +25,7 @@ class Storage(pulumi.ComponentResource):
             f"{name}-lake",
             SecureBucketArgs(
                 context=ctx,
-                bucket_name=pulumi.Output.concat(ctx.prefix, "-lake-", args.account_id),
+                bucket_name=f"{ctx.prefix}-lake-{ctx.account_id}",
                 kms_key_arn=args.kms_key_arn,
                 transitions=[Transition(t.days, t.storage_class) for t in args.lake.transitions],
                 noncurrent_expiration_days=args.lake.noncurrent_expiration_days,
@@ -38,7 +37,7 @@ class Storage(pulumi.ComponentResource):
             f"{name}-app-config",
             SecureBucketArgs(
                 context=ctx,
-                bucket_name=pulumi.Output.concat(ctx.prefix, "-app-config-", args.account_id),
+                bucket_name=f"{ctx.prefix}-app-config-{ctx.account_id}",
                 kms_key_arn=args.kms_key_arn,
                 noncurrent_expiration_days=90,
                 purpose="app-config",
