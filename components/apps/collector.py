@@ -46,6 +46,7 @@ class Collector(pulumi.ComponentResource):
                 app="collector",
                 label="Collector",
                 clients="Trackers and webhooks",
+                config_key="collector",
                 vpc_id=args.placement.vpc_id,
                 public_subnet_ids=args.public_subnet_ids,
                 sources=allowed(cfg.ingress_cidrs),
@@ -102,6 +103,5 @@ class Collector(pulumi.ComponentResource):
         lb.forward_to(service.security_group_id)
 
         self.dns_name = lb.dns_name
-        # A domain set under a --secret `collector` key keeps its secrecy in the URL built from it.
-        self.collector_url = ctx.from_config("collector", lb.url) if cfg.domain else lb.url
+        self.collector_url = lb.url  # secret when built from a domain set under a --secret `collector` key
         self.register_outputs({"collectorUrl": self.collector_url, "dnsName": self.dns_name})

@@ -140,6 +140,7 @@ class IgluServer(pulumi.ComponentResource):
                 app=APP,
                 label="Iglu Server",
                 clients="Schema clients",
+                config_key="iglu",
                 vpc_id=args.placement.vpc_id,
                 public_subnet_ids=args.public_subnet_ids,
                 sources=allowed(cfg.ingress_cidrs) + args.stack_egress,
@@ -218,8 +219,7 @@ class IgluServer(pulumi.ComponentResource):
             other.admit(APP, service.security_group_id)
 
         self._ctx, self._name, self._tls = ctx, name, cfg.tls
-        # Like collector_url: the address built from `iglu.server.domain` is as secret as the `iglu` key.
-        self.url = ctx.from_config("iglu", lb.url) if cfg.domain else lb.url
+        self.url = lb.url
         self.write_key_secret_arn = write_secret.arn
         self.endpoint = IgluEndpoint(self.url.apply(lambda u: f"{u}/api"), read_secret.arn, cfg.tls)
         self.register_outputs(

@@ -88,6 +88,8 @@ class LoadBalancerArgs:
     """Human name for descriptions, e.g. `Collector`."""
     clients: str
     """Who the allowlist is for, e.g. `Trackers and webhooks`."""
+    config_key: str
+    """The top-level `snowplow:` key of its settings: a URL built from its domain is as secret as that key."""
     vpc_id: pulumi.Input[str]
     public_subnet_ids: pulumi.Input[Sequence[str]]
     sources: list[AllowedSource]
@@ -192,7 +194,7 @@ class PublicLoadBalancer:
         self.dns_name = alb.dns_name
         tls = args.tls
         if tls.domain and tls.enabled:
-            self.url = pulumi.Output.from_input(f"https://{tls.domain}")
+            self.url = pulumi.Output.from_input(args.context.from_config(args.config_key, f"https://{tls.domain}"))
         else:
             self.url = pulumi.Output.concat("https://" if tls.enabled else "http://", alb.dns_name)
 
