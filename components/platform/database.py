@@ -62,7 +62,6 @@ class AppLogin:
     connection: pulumi.Output[PostgresConnection]
     bootstrap: pulumi.Output[DatabaseBootstrap]
     password_secret_arn: pulumi.Output[str]
-    master_secret_arn: pulumi.Output[str]
 
 
 @dataclass
@@ -92,20 +91,8 @@ class PostgresDatabase(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         identifier = ctx.short_name(args.purpose, 63)
 
-        password = random.RandomPassword(
-            f"{name}-master-password",
-            length=40,
-            special=False,  # letters and digits: no quoting surprises in HOCON, JDBC or shell
-            opts=child,
-        )
-        secret = stack_secret(
-            f"{name}-master-password",
-            ctx,
-            f"{args.purpose}/master-password",
-            f"Master password of the {identifier} PostgreSQL instance",
-            args.kms_key_arn,
-            self,
-            value=password.result,
+        password, secret = self._generated_password(
+            f"{name}-master-password", "master-password", f"Master password of the {identifier} PostgreSQL instance"
         )
 
         sg = aws.ec2.SecurityGroup(
@@ -207,18 +194,11 @@ class PostgresDatabase(pulumi.ComponentResource):
 
     def app_login(self, app: str, role: str, database: str, schema: str) -> AppLogin:
         """A login role for `app` owning `database` and its `schema`, password generated into its own secret."""
-        ctx, args = self._ctx, self._args
-        password = random.RandomPassword(
-            f"{self._name}-{app}-password", length=40, special=False, opts=pulumi.ResourceOptions(parent=self)
-        )
-        secret = stack_secret(
+        args = self._args
+        _, secret = self._generated_password(
             f"{self._name}-{app}-password",
-            ctx,
-            f"{args.purpose}/{role}-password",
+            f"{role}-password",
             f"Password of role {role} ({app}) on the {self.identifier} PostgreSQL instance",
-            args.kms_key_arn,
-            self,
-            value=password.result,
         )
         connection = pulumi.Output.all(self.address, secret.arn).apply(
             lambda v: PostgresConnection(v[0], POSTGRES_PORT, database, role, v[1])
@@ -226,7 +206,29 @@ class PostgresDatabase(pulumi.ComponentResource):
         bootstrap = pulumi.Output.all(self.address, self.password_secret_arn, secret.arn).apply(
             lambda v: DatabaseBootstrap(v[0], POSTGRES_PORT, args.master_username, v[1], role, v[2], database, schema)
         )
-        return AppLogin(connection, bootstrap, secret.arn, self.password_secret_arn)
+        return AppLogin(connection, bootstrap, secret.arn)
+
+    def _generated_password(
+        self, resource_name: str, name: str, description: str
+    ) -> tuple[random.RandomPassword, aws.secretsmanager.Secret]:
+        """A new password in secret `<prefix>/<purpose>/<name>`, encrypted with the stack key."""
+        password = random.RandomPassword(
+            resource_name,
+            length=40,
+            special=False,  # letters and digits: no quoting surprises in HOCON, JDBC or shell
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        args = self._args
+        secret = stack_secret(
+            resource_name,
+            self._ctx,
+            f"{args.purpose}/{name}",
+            description,
+            args.kms_key_arn,
+            self,
+            value=password.result,
+        )
+        return password, secret
 
     def admit(self, app: str, app_security_group_id: pulumi.Input[str]) -> None:
         """Open 5432 from one app's instances to this database: ingress here, egress on the app's group."""
