@@ -14,15 +14,7 @@ from components.apps.consumer_configs import (
 )
 from components.apps.ec2_service import Ec2Service, Ec2ServiceArgs, InstanceFacts, Placement
 from components.apps.hocon import hocon_text
-from components.apps.iam import (
-    kcl_lease_table,
-    key_for_dynamodb,
-    key_for_kinesis,
-    key_for_s3,
-    kinesis_consumer,
-    kinesis_producer,
-    s3_uri_objects,
-)
+from components.apps.iam import kcl_consumer, key_for_s3, s3_uri_objects
 from components.apps.lease_table import lease_table
 from components.context import StackContext
 from components.platform.streams import StreamInfo
@@ -72,15 +64,14 @@ class Enrich(pulumi.ComponentResource):
                 for file, doc in sorted(args.enrichments.items())
             },
         }
-        statements = [
-            kinesis_consumer("ReadRawStream", args.raw.arn),
-            kinesis_producer("WriteEnrichedAndBadStreams", [args.enriched.arn, args.bad.arn]),
-            kcl_lease_table(table.arn),
-            *key_for_kinesis(
-                place.kms_key_arn, ctx.region, read=[args.raw.arn], write=[args.enriched.arn, args.bad.arn]
-            ),
-            key_for_dynamodb(place.kms_key_arn, ctx.region, table.name),
-        ]
+        statements = kcl_consumer(
+            place.kms_key_arn,
+            ctx.region,
+            read=("ReadRawStream", args.raw.arn),
+            write=("WriteEnrichedAndBadStreams", [args.enriched.arn, args.bad.arn]),
+            table_arn=table.arn,
+            table_name=table.name,
+        )
         if args.asset_s3_uris:
             statements.append(
                 {
@@ -159,17 +150,20 @@ class S3Loader(pulumi.ComponentResource):
             )
         )
         statements = [
-            kinesis_consumer("ReadSourceStream", args.source.arn),
-            kinesis_producer("WriteLoaderFailures", [args.failures.arn]),
+            *kcl_consumer(
+                place.kms_key_arn,
+                ctx.region,
+                read=("ReadSourceStream", args.source.arn),
+                write=("WriteLoaderFailures", [args.failures.arn]),
+                table_arn=table.arn,
+                table_name=table.name,
+            ),
             {
                 "Sid": "WriteLakePrefix",
                 "Effect": "Allow",
                 "Action": ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
                 "Resource": pulumi.Output.concat(args.lake_bucket_arn, f"/{args.kind}/*"),
             },
-            kcl_lease_table(table.arn),
-            *key_for_kinesis(place.kms_key_arn, ctx.region, read=[args.source.arn], write=[args.failures.arn]),
-            key_for_dynamodb(place.kms_key_arn, ctx.region, table.name),
             key_for_s3(
                 "StackKeyWritesLakePrefix",
                 place.kms_key_arn,

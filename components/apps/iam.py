@@ -138,6 +138,26 @@ def key_for_kinesis(
     return statements
 
 
+def kcl_consumer(
+    key_arn: pulumi.Input[str],
+    region: str,
+    read: tuple[str, pulumi.Input[str]],
+    write: tuple[str, Sequence[pulumi.Input[str]]],
+    table_arn: pulumi.Input[str],
+    table_name: pulumi.Input[str],
+) -> list[Statement]:
+    """Every Kinesis consumer app: read its input stream, write its outputs, use its lease table, and the stack
+    key for exactly those. `read` is (Sid, stream ARN), `write` (Sid, stream ARNs)."""
+    (read_sid, source), (write_sid, outputs) = read, write
+    return [
+        kinesis_consumer(read_sid, source),
+        kinesis_producer(write_sid, outputs),
+        kcl_lease_table(table_arn),
+        *key_for_kinesis(key_arn, region, read=[source], write=outputs),
+        key_for_dynamodb(key_arn, region, table_name),
+    ]
+
+
 def key_for_s3(
     sid: str,
     key_arn: pulumi.Input[str],

@@ -16,13 +16,7 @@ import pulumi
 from components.apps.app_versions import POSTGRES_LOADER_IMAGE
 from components.apps.ec2_service import Ec2Service, Ec2ServiceArgs, InstanceFacts, Placement
 from components.apps.hocon import hocon_text
-from components.apps.iam import (
-    kcl_lease_table,
-    key_for_dynamodb,
-    key_for_kinesis,
-    kinesis_consumer,
-    kinesis_producer,
-)
+from components.apps.iam import kcl_consumer
 from components.apps.iglu_server import IgluEndpoint
 from components.apps.lease_table import lease_table
 from components.context import StackContext
@@ -124,15 +118,14 @@ class PostgresDestination(pulumi.ComponentResource):
                     "--resolver",
                     "/snowplow/config/iglu_resolver.json",
                 ],
-                statements=[
-                    kinesis_consumer("ReadEnrichedStream", args.enriched.arn),
-                    kinesis_producer("WriteLoaderFailures", [args.failures.arn]),
-                    kcl_lease_table(table.arn),
-                    *key_for_kinesis(
-                        place.kms_key_arn, ctx.region, read=[args.enriched.arn], write=[args.failures.arn]
-                    ),
-                    key_for_dynamodb(place.kms_key_arn, ctx.region, table.name),
-                ],
+                statements=kcl_consumer(
+                    place.kms_key_arn,
+                    ctx.region,
+                    read=("ReadEnrichedStream", args.enriched.arn),
+                    write=("WriteLoaderFailures", [args.failures.arn]),
+                    table_arn=table.arn,
+                    table_name=table.name,
+                ),
                 secret_arns=[args.login.password_secret_arn, *key_secrets],
                 group_tags={"snowplow:kcl-app": app_name, "snowplow:input-stream": args.enriched.name},
                 container_user=LOADER_IMAGE_UID,
