@@ -113,7 +113,7 @@ _PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9_/-][A-Za-z0-9_/@+=-]*", re.ASCII)
 MAX_SEGMENT = 64
 
 
-def _key(namespace: str, loc: tuple) -> str:
+def key_path(namespace: str, loc: tuple) -> str:
     """`snowplow:a.b[0]`, in the `--path` syntax; other key names quoted as `["..."]` (escaped, shortened)."""
     path = ""
     for part in loc:
@@ -139,7 +139,7 @@ def describe(
     problems = []
     for err in error.errors():
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        key = _key(namespace, loc)
+        key = key_path(namespace, loc)
         shown = secrecy.show(err["input"], loc)
         if err["type"] == "extra_forbidden":
             parent = _model_at(root, loc[:-1])
@@ -175,13 +175,13 @@ def _screen(raw: dict[str, Any], secrecy: Secrecy, namespace: str) -> tuple[dict
                 "(names, sizes, CIDRs, tags) that --secret cannot hide; only "
                 f"{', '.join(SECRET_CAPABLE_KEYS)} may be secret: set it without --secret (got {MASK})"
             )
-            reported.add(_key(namespace, (name,)))
+            reported.add(key_path(namespace, (name,)))
             continue
         kept[name] = value
     for loc, text in walk(kept):
         problem = text_problem(loc, text)
         if problem:
-            key = _key(namespace, loc)
+            key = key_path(namespace, loc)
             problems.append(f"{key}: {problem} (got {secrecy.show(text, loc)})")
             reported.add(key)
     return kept, problems, reported
@@ -271,12 +271,12 @@ def check_secret_arns(deployment: Deployment, account_id: str) -> None:
         secret_places.add((region, account))
         if reasons and arn not in allowed:
             problems.append(
-                f"{_key(NAMESPACE, loc)}: must name a secret in the stack's own account and region, or one listed "
+                f"{key_path(NAMESPACE, loc)}: must name a secret in the stack's own account and region, or one listed "
                 f"in {NAMESPACE}:{ALLOWLIST_KEY}; {' and '.join(reasons)} (got {MASK})"
             )
         elif account != account_id and (region, account) not in key_places:
             problems.append(
-                f"{_key(NAMESPACE, loc)}: a secret of account {account} is read across accounts, which Secrets "
+                f"{key_path(NAMESPACE, loc)}: a secret of account {account} is read across accounts, which Secrets "
                 "Manager allows only when a customer-managed key of that account encrypts it and the reader may "
                 f"decrypt with it: list that key (arn:aws:kms:{region}:{account}:key/<id>) in "
                 f"{NAMESPACE}:{KMS_KEYS_KEY} (got {MASK})"

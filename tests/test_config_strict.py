@@ -14,7 +14,7 @@ from components.apps.config_bundle import MANIFEST_NAME
 from offline.engine import StackFile, run_program
 from stack_config import ConfigError, parse
 from stack_config.base import pattern_of
-from stack_config.load import _key
+from stack_config.load import key_path
 from stack_config.model import StackConfig
 from stack_config.screening import MULTI_LINE_KEYS
 from tests.conftest import BASE, of_type, write_stack
@@ -252,7 +252,7 @@ def mutated(config, kind, loc, change):
 
 
 def key_of(loc) -> str:
-    return _key("snowplow", loc)
+    return key_path("snowplow", loc)
 
 
 LEAVES = list(string_leaves(HOSTILE_BASE))
