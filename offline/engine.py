@@ -50,7 +50,8 @@ class CapturingMonitor(runtime_mocks.MockMonitor):
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
-        self.revealed_inputs[response.urn] = mask_secrets(json_format.MessageToDict(request.object), reveal=True)
+        inputs = json_format.MessageToDict(request.object)
+        self.revealed_inputs[response.urn] = mask_secrets(inputs, reveal=True)
         self.registrations.append(
             {
                 "urn": response.urn,
@@ -58,7 +59,7 @@ class CapturingMonitor(runtime_mocks.MockMonitor):
                 "name": request.name,
                 "custom": bool(request.custom),
                 "parent": request.parent or None,
-                "inputs": mask_secrets(json_format.MessageToDict(request.object)),
+                "inputs": mask_secrets(inputs),
                 "protect": bool(request.protect),
                 "retainOnDelete": bool(request.retainOnDelete),
                 "dependencies": sorted(request.dependencies),
