@@ -14,10 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from offline.engine import PROJECT_DIR, StackFile, project_name
+from offline.engine import PROJECT_DIR, StackFile, stack_deployment
 from ops import aws
-from stack_config import ConfigError, Deployment, parse
-from stack_config.load import _decode as decode_config_value  # the program's own decoding of config strings
+from stack_config import ConfigError, Deployment
 from stack_config.secrets import referenced_secrets
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
@@ -38,18 +37,6 @@ class Result:
         mark = {True: "PASS", False: "FAIL", None: "SKIP"}[self.ok]
         text = f"{mark}  {self.name:<22} {self.detail}"
         return text + (f"\n      fix: {self.fix}" if self.fix else "")
-
-
-def load_deployment(path: Path) -> Deployment:
-    """The stack file's config validated exactly as the program validates it (raises ConfigError)."""
-    stack_file = StackFile.read(path)
-    raw = {
-        key.removeprefix("snowplow:"): decode_config_value(value)
-        for key, value in stack_file.config.items()
-        if key.startswith("snowplow:")
-    }
-    region = decode_config_value(stack_file.config.get("aws:region"))
-    return parse(raw, region, project_name(), stack_file.stack)
 
 
 # --- checks ---------------------------------------------------------------------------------------------------
@@ -316,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     path = args.config or PROJECT_DIR / f"Pulumi.{args.stack}.yaml"
     try:
-        deployment = load_deployment(path)
+        deployment = stack_deployment(StackFile.read(path))
     except (OSError, ValueError, ConfigError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_CONFIG
