@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from components.platform.streams import STREAMS
 from offline.engine import PROJECT_DIR, StackFile, stack_deployment
 from ops import aws
 from stack_config import ConfigError, Deployment
@@ -23,7 +24,7 @@ EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 SERVICE_LINKED_ROLE = "AWSServiceRoleForAutoScaling"
 SLR_FIX = "aws iam create-service-linked-role --aws-service-name autoscaling.amazonaws.com"
 REGION_ENABLED = ("opt-in-not-required", "opted-in")
-STREAM_SUFFIXES = {"raw": "raw", "enriched": "enriched", "bad1": "bad-1", "bad2": "bad-2"}
+STREAM_SUFFIXES = {logical: suffix for logical, (suffix, _) in STREAMS.items()}  # the streams the program creates
 
 
 @dataclass(frozen=True)
