@@ -392,7 +392,6 @@ def summary_lines(
     settings: Settings,
     seconds: float,
 ) -> list[str]:
-    total = len(evidence.sent) or 3
     verdict = (
         f"PASSED in {seconds:.1f} s" if code == EXIT_OK else f"FAILED (exit {code}) after {seconds:.1f} s: {reason}"
     )
@@ -401,6 +400,7 @@ def summary_lines(
     lines.append(f"  collector  {outputs.collector_url}: {len(evidence.sent)} events sent")
     if not evidence.sent:
         return lines
+    total = len(evidence.sent)
     raw = f"{len(evidence.raw)}/{total} events"
     if evidence.raw_undecoded:
         raw += (
