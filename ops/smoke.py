@@ -271,14 +271,16 @@ class LakeScanner:
 
 @dataclass
 class Settings:
-    health_wait: float = 20
-    raw_timeout: float = 60
-    enriched_timeout: float = 180
-    poll_interval: float = 2
-    lookback: float = 30
-    lake: bool = True
-    require_lake: bool = False
-    http_timeout: tuple[float, float] = (5, 10)
+    """The run's waits and switches; their defaults are the command line's (see parse_args)."""
+
+    health_wait: float
+    raw_timeout: float
+    enriched_timeout: float
+    poll_interval: float
+    lookback: float
+    lake: bool
+    require_lake: bool
+    http_timeout: tuple[float, float]  # (connect, read)
 
 
 def check_aws(outputs: StackOutputs, clients: aws.Clients, progress: Progress):
