@@ -19,6 +19,8 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from offline.mocks import SnowplowMocks
+from stack_config import Deployment, parse
+from stack_config.load import _decode as decode_config_value  # the program's own decoding of config strings
 from stack_config.regions import resolve_region
 from stack_config.secrecy import UNDECRYPTED
 
@@ -120,6 +122,20 @@ def _without_secure_leaves(value: Any) -> tuple[Any, bool]:
 
 def project_name(project_dir: Path = PROJECT_DIR) -> str:
     return yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"]
+
+
+def stack_deployment(stack_file: StackFile, project_dir: Path = PROJECT_DIR) -> Deployment:
+    """A stack file's `snowplow:` config and `aws:region`, decoded and validated by the program's own parser.
+
+    For tools that use a stack without running the program (preflight, schema publishing); raises ConfigError.
+    """
+    raw = {
+        key.removeprefix("snowplow:"): decode_config_value(value)
+        for key, value in stack_file.config.items()
+        if key.startswith("snowplow:")
+    }
+    region = decode_config_value(stack_file.config.get("aws:region"))
+    return parse(raw, region, project_name(project_dir), stack_file.stack)
 
 
 def default_mocks(stack_file: StackFile) -> SnowplowMocks:

@@ -14,17 +14,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from offline.engine import PROJECT_DIR, StackFile, project_name
+from components.platform.streams import STREAMS
+from offline.engine import PROJECT_DIR, StackFile, stack_deployment
 from ops import aws
-from stack_config import ConfigError, Deployment, parse
-from stack_config.load import _decode as decode_config_value  # the program's own decoding of config strings
+from stack_config import ConfigError, Deployment
 from stack_config.secrets import referenced_secrets
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 SERVICE_LINKED_ROLE = "AWSServiceRoleForAutoScaling"
 SLR_FIX = "aws iam create-service-linked-role --aws-service-name autoscaling.amazonaws.com"
 REGION_ENABLED = ("opt-in-not-required", "opted-in")
-STREAM_SUFFIXES = {"raw": "raw", "enriched": "enriched", "bad1": "bad-1", "bad2": "bad-2"}
+STREAM_SUFFIXES = {logical: suffix for logical, (suffix, _) in STREAMS.items()}  # the streams the program creates
 
 
 @dataclass(frozen=True)
@@ -38,18 +38,6 @@ class Result:
         mark = {True: "PASS", False: "FAIL", None: "SKIP"}[self.ok]
         text = f"{mark}  {self.name:<22} {self.detail}"
         return text + (f"\n      fix: {self.fix}" if self.fix else "")
-
-
-def load_deployment(path: Path) -> Deployment:
-    """The stack file's config validated exactly as the program validates it (raises ConfigError)."""
-    stack_file = StackFile.read(path)
-    raw = {
-        key.removeprefix("snowplow:"): decode_config_value(value)
-        for key, value in stack_file.config.items()
-        if key.startswith("snowplow:")
-    }
-    region = decode_config_value(stack_file.config.get("aws:region"))
-    return parse(raw, region, project_name(), stack_file.stack)
 
 
 # --- checks ---------------------------------------------------------------------------------------------------
@@ -316,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     path = args.config or PROJECT_DIR / f"Pulumi.{args.stack}.yaml"
     try:
-        deployment = load_deployment(path)
+        deployment = stack_deployment(StackFile.read(path))
     except (OSError, ValueError, ConfigError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_CONFIG

@@ -271,14 +271,16 @@ class LakeScanner:
 
 @dataclass
 class Settings:
-    health_wait: float = 20
-    raw_timeout: float = 60
-    enriched_timeout: float = 180
-    poll_interval: float = 2
-    lookback: float = 30
-    lake: bool = True
-    require_lake: bool = False
-    http_timeout: tuple[float, float] = (5, 10)
+    """The run's waits and switches; their defaults are the command line's (see parse_args)."""
+
+    health_wait: float
+    raw_timeout: float
+    enriched_timeout: float
+    poll_interval: float
+    lookback: float
+    lake: bool
+    require_lake: bool
+    http_timeout: tuple[float, float]  # (connect, read)
 
 
 def check_aws(outputs: StackOutputs, clients: aws.Clients, progress: Progress):
@@ -392,7 +394,6 @@ def summary_lines(
     settings: Settings,
     seconds: float,
 ) -> list[str]:
-    total = len(evidence.sent) or 3
     verdict = (
         f"PASSED in {seconds:.1f} s" if code == EXIT_OK else f"FAILED (exit {code}) after {seconds:.1f} s: {reason}"
     )
@@ -401,6 +402,7 @@ def summary_lines(
     lines.append(f"  collector  {outputs.collector_url}: {len(evidence.sent)} events sent")
     if not evidence.sent:
         return lines
+    total = len(evidence.sent)
     raw = f"{len(evidence.raw)}/{total} events"
     if evidence.raw_undecoded:
         raw += (

@@ -148,6 +148,13 @@ def secrets(state: Path) -> dict:
     return json.loads(state.read_text())
 
 
+def store(state: Path, name: str, value) -> None:
+    """Set one entry of the stand-in's state (a secret's versions, or a knob such as `_stale_reads`)."""
+    data = secrets(state)
+    data[name] = value
+    state.write_text(json.dumps(data))
+
+
 def current(state: Path, arn: str) -> str | None:
     versions = secrets(state).get(arn) or []
     return versions[-1][0] if versions else None
@@ -163,6 +170,11 @@ def settings(tmp_path, iglu):
 
 def run(settings: str) -> int:
     return iglu_keys.main(["--settings", settings])
+
+
+def ensure_read_key(iglu: FakeIglu) -> str:
+    """One instance's boot-time check of the read key, as main() runs it for each key."""
+    return iglu_keys.ensure(iglu_keys.Server(iglu.url), iglu_keys.Aws(os.environ["AWS_CLI"]), SUPER, "read", READ_ARN)
 
 
 def test_first_boot_creates_a_read_key_and_a_write_key_that_are_not_the_super_key(iglu, aws, settings, capsys):
@@ -195,21 +207,15 @@ def test_a_key_the_server_no_longer_knows_is_replaced(iglu, aws, settings):
 
 
 def test_a_super_key_stored_as_read_key_is_not_accepted(iglu, aws, settings):
-    state = secrets(aws)
-    state[READ_ARN] = [[SUPER, "v0"]]
-    aws.write_text(json.dumps(state))
+    store(aws, READ_ARN, [[SUPER, "v0"]])
     assert run(settings) == 0
     assert current(aws, READ_ARN) != SUPER and iglu.keys[current(aws, READ_ARN)] == ("READ", [])
 
 
 def test_when_two_instances_race_the_first_write_wins_and_the_loser_revokes_its_keys(iglu, aws, settings):
     # Instance B reads "no key yet"; before it stores its pair, instance A completes.
-    iglu.before_keygen = lambda: iglu_keys.ensure(
-        iglu_keys.Server(iglu.url), iglu_keys.Aws(os.environ["AWS_CLI"]), SUPER, "read", READ_ARN
-    )
-    outcome = iglu_keys.ensure(
-        iglu_keys.Server(iglu.url), iglu_keys.Aws(os.environ["AWS_CLI"]), SUPER, "read", READ_ARN
-    )
+    iglu.before_keygen = lambda: ensure_read_key(iglu)
+    outcome = ensure_read_key(iglu)
     assert outcome == "stored by another instance"
     winner = current(aws, READ_ARN)
     assert len(secrets(aws)[READ_ARN]) == 1 and iglu.keys[winner] == ("READ", [])
@@ -217,9 +223,7 @@ def test_when_two_instances_race_the_first_write_wins_and_the_loser_revokes_its_
 
 
 def test_without_the_super_key_the_boot_fails(iglu, aws, settings, capsys):
-    state = secrets(aws)
-    state[SUPER_ARN] = []
-    aws.write_text(json.dumps(state))
+    store(aws, SUPER_ARN, [])
     assert run(settings) == 1
     assert "has no value" in capsys.readouterr().err
 
@@ -241,9 +245,7 @@ def test_the_script_runs_on_the_hosts_python_39():
 
 def test_a_stored_value_that_is_no_uuid_is_replaced_not_fatal(iglu, aws, settings):
     """The server answers 400 to such an apikey; every Iglu boot would fail on it forever."""
-    state = secrets(aws)
-    state[READ_ARN] = [['{"key":"value"}', "v0"]]  # what the console's key/value editor stores by default
-    aws.write_text(json.dumps(state))
+    store(aws, READ_ARN, [['{"key":"value"}', "v0"]])  # what the console's key/value editor stores by default
     assert run(settings) == 0
     assert iglu.keys[current(aws, READ_ARN)] == ("READ", [])
 
@@ -251,23 +253,17 @@ def test_a_stored_value_that_is_no_uuid_is_replaced_not_fatal(iglu, aws, setting
 def test_a_read_key_for_one_vendor_only_is_replaced(iglu, aws, settings):
     narrow = str(uuid.uuid4())
     iglu.keys[narrow] = ("READ", [], "com.acme")  # reads com.acme.* only, not Iglu Central's or the user's schemas
-    state = secrets(aws)
-    state[READ_ARN] = [[narrow, "v0"]]
-    aws.write_text(json.dumps(state))
+    store(aws, READ_ARN, [[narrow, "v0"]])
     assert run(settings) == 0
     assert current(aws, READ_ARN) != narrow and iglu.keys[current(aws, READ_ARN)] == ("READ", [])
 
 
 def test_the_race_loser_reads_the_winners_version_even_when_awscurrent_lags(iglu, aws, settings):
     def winner():
-        iglu_keys.ensure(iglu_keys.Server(iglu.url), iglu_keys.Aws(os.environ["AWS_CLI"]), SUPER, "read", READ_ARN)
-        state = secrets(aws)
-        state["_stale_reads"] = 5  # the loser's reads of AWSCURRENT still see "no value"
-        aws.write_text(json.dumps(state))
+        ensure_read_key(iglu)
+        store(aws, "_stale_reads", 5)  # the loser's reads of AWSCURRENT still see "no value"
 
     iglu.before_keygen = winner
-    outcome = iglu_keys.ensure(
-        iglu_keys.Server(iglu.url), iglu_keys.Aws(os.environ["AWS_CLI"]), SUPER, "read", READ_ARN
-    )
+    outcome = ensure_read_key(iglu)
     assert outcome == "stored by another instance"
     assert list(iglu.keys) == [current(aws, READ_ARN)]

@@ -18,6 +18,7 @@ from ops import formats, preflight, smoke
 from ops.outputs import parse_outputs
 from ops.streams import StreamReader
 from tests.aws_fakes import (
+    LAKE,
     REGION,
     STREAMS,
     SilentServer,
@@ -25,6 +26,7 @@ from tests.aws_fakes import (
     aws,
     closed_port,
     encode_collector_payload,
+    enriched_tsv,
     make_pipeline_resources,
     moto_server,
     stack_outputs,
@@ -68,27 +70,22 @@ def test_unreadable_enriched_records_are_counted_not_fatal(aws, tmp_path, capsys
     assert "warning    2 enriched record(s) were not 131-field TSV" in out
 
 
-def test_events_in_the_lake_count_when_required(aws, tmp_path, capsys):
+def test_events_in_the_lake_count_when_required(aws, tmp_path, capsys, monkeypatch):
     make_pipeline_resources()
+    # the loader has already written this run's events: copy what enrich would have written into the lake
+    original = smoke.send_events
+
+    def send_and_load(url, run, progress, timeout):
+        sent = original(url, run, progress, timeout)
+        lines = [enriched_tsv({"aid": run.app_id, "eid": eid, "e": kind}) for eid, kind in sent.items()]
+        boto3.client("s3", region_name=REGION).put_object(
+            Bucket=LAKE, Key="enriched/2030-01-01-000000-x.gz", Body=gzip.compress("\n".join(lines).encode())
+        )
+        return sent
+
+    monkeypatch.setattr(smoke, "send_events", send_and_load)
     with StandInCollector("no-enriched") as collector:
-        # the loader has already written this run's events: copy what enrich would have written into the lake
-        original = smoke.send_events
-
-        def send_and_load(url, run, progress, timeout):
-            sent = original(url, run, progress, timeout)
-            from tests.aws_fakes import LAKE, enriched_tsv
-
-            lines = [enriched_tsv({"aid": run.app_id, "eid": eid, "e": kind}) for eid, kind in sent.items()]
-            boto3.client("s3", region_name=REGION).put_object(
-                Bucket=LAKE, Key="enriched/2030-01-01-000000-x.gz", Body=gzip.compress("\n".join(lines).encode())
-            )
-            return sent
-
-        smoke.send_events = send_and_load
-        try:
-            code, out = run_smoke(tmp_path, capsys, collector.url, "--require-lake")
-        finally:
-            smoke.send_events = original
+        code, out = run_smoke(tmp_path, capsys, collector.url, "--require-lake")
     assert code == smoke.EXIT_OK, out
     assert "lake       3/3 events under s3://snowplow-test-lake/enriched/" in out
 

@@ -12,14 +12,14 @@ Exit codes: 0 ok, 1 invalid schemas or stack config, 2 the server refused someth
 """
 
 import argparse
-import json
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from components.apps.iglu_server_config import WRITE_KEY_PATH
-from offline.engine import PROJECT_DIR, StackFile, project_name
+from offline.engine import PROJECT_DIR, StackFile, stack_deployment
+from stack_config import ConfigError
 from tools.iglu_api import IgluServer, same_schema
 from tools.schema_lint import SchemaFile, lint
 
@@ -37,21 +37,10 @@ class Target:
     region: str
 
 
-def _decode(value: str):
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value
-
-
 def stack_target(stack_file: Path, url: str | None, secret_id: str | None) -> Target:
     """Where the stack's Iglu Server answers and which secret holds its write key."""
-    from stack_config import ConfigError, parse
-
-    stack = StackFile.read(stack_file)
-    raw = {k.removeprefix("snowplow:"): _decode(v) for k, v in stack.config.items() if k.startswith("snowplow:")}
     try:
-        deployment = parse(raw, stack.config.get("aws:region"), project_name(), stack.stack)
+        deployment = stack_deployment(StackFile.read(stack_file))
     except ConfigError as err:
         raise TargetError(f"{stack_file.name}: {err}") from None
     server = deployment.config.iglu.server
@@ -60,7 +49,7 @@ def stack_target(stack_file: Path, url: str | None, secret_id: str | None) -> Ta
     if url is None and server.tls and server.domain:
         url = f"https://{server.domain}"
     if url is None:
-        url = _stack_output(stack.stack, "iglu_server_url")
+        url = _stack_output(deployment.stack, "iglu_server_url")
     return Target(url, secret_id or f"{deployment.prefix}/{WRITE_KEY_PATH}", deployment.region)
 
 
