@@ -296,3 +296,27 @@ def test_the_stack_domain_is_the_default_address(tmp_path):
         "snowplow-tls/iglu-server/write-key",
         "eu-west-1",
     )
+
+
+def test_without_a_domain_the_address_is_the_stack_output_even_when_secret(stack_with_iglu, tmp_path, monkeypatch):
+    fake = tmp_path / "bin" / "pulumi"
+    fake.parent.mkdir()
+    fake.write_text(
+        '#!/bin/sh\necho "$@" > "${0%/*}/args"\necho \'{"iglu_server_url": "http://iglu-alb.example.com"}\'\n'
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(fake.parent))
+    target = publish_schemas.stack_target(stack_with_iglu, None, None)
+    assert target.url == "http://iglu-alb.example.com"
+    assert "--show-secrets" in (fake.parent / "args").read_text().split()
+
+
+def test_an_aws_error_on_the_write_key_is_one_line_not_a_trace(capsys):
+    client = boto3.client(
+        "secretsmanager", region_name="eu-west-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )
+    stubber = Stubber(client)
+    stubber.add_client_error("get_secret_value", "AccessDeniedException", "not allowed")
+    stubber.activate()
+    with pytest.raises(publish_schemas.TargetError, match="secret s/write-key: AccessDeniedException: not allowed"):
+        publish_schemas.read_write_key("s/write-key", "eu-west-1", client)

@@ -12,13 +12,14 @@ Exit codes: 0 ok, 1 invalid schemas or stack config, 2 the server refused someth
 """
 
 import argparse
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from components.apps.iglu_server_config import WRITE_KEY_PATH
 from offline.engine import PROJECT_DIR, StackFile, stack_deployment
+from ops.aws import AWS_ERRORS, Clients, describe_error, error_code
+from ops.outputs import OutputsError, from_pulumi
 from stack_config import ConfigError
 from tools.iglu_api import IgluServer, same_schema
 from tools.schema_lint import SchemaFile, lint
@@ -54,28 +55,26 @@ def stack_target(stack_file: Path, url: str | None, secret_id: str | None) -> Ta
 
 
 def _stack_output(stack: str, name: str) -> str:
+    """One stack output through the operator tools' Pulumi call (time limit, secret outputs shown)."""
     try:
-        done = subprocess.run(
-            ["pulumi", "stack", "output", name, "--stack", stack], capture_output=True, text=True, check=False
-        )
-    except FileNotFoundError:
-        raise TargetError(f"the Pulumi CLI is not installed to read `{name}` of stack {stack}: pass URL=") from None
-    if done.returncode != 0 or not done.stdout.strip():
-        raise TargetError(f"`pulumi stack output {name} --stack {stack}` failed: {done.stderr.strip()}; pass URL=")
-    return done.stdout.strip()
+        value = from_pulumi(stack).get(name)
+    except OutputsError as err:
+        raise TargetError(f"{err}; or pass URL=") from None
+    if not isinstance(value, str) or not value:
+        raise TargetError(f"stack {stack} has no output {name}: pass URL=")
+    return value
 
 
 def read_write_key(secret_id: str, region: str, client=None) -> str:
-    if client is None:
-        import boto3
-
-        client = boto3.client("secretsmanager", region_name=region)
+    client = client or Clients(region)("secretsmanager")
     try:
         return client.get_secret_value(SecretId=secret_id)["SecretString"].strip()
-    except client.exceptions.ResourceNotFoundException:
-        raise TargetError(
-            f"secret {secret_id} has no value yet: the Iglu Server writes it at its first healthy boot"
-        ) from None
+    except AWS_ERRORS as err:
+        if error_code(err) == "ResourceNotFoundException":
+            raise TargetError(
+                f"secret {secret_id} has no value yet: the Iglu Server writes it at its first healthy boot"
+            ) from None
+        raise TargetError(f"secret {secret_id}: {describe_error(err)}") from None
 
 
 def publish(server: IgluServer, schemas: list[SchemaFile], public: bool, out=None) -> int:
