@@ -80,13 +80,18 @@ INLINE_SSE_PATHS = (
 # --- S3 --------------------------------------------------------------------------------------
 
 
+def _configuration_rules(config) -> list:
+    """(algorithm, key) of each rule of an encryption configuration (raises on unknown values)."""
+    found = []
+    for rule in as_list(get(config.props, "rules")):
+        default = get(rule, "applyServerSideEncryptionByDefault")
+        found.append((get(default, "sseAlgorithm"), get(default, "kmsMasterKeyId")))
+    return found
+
+
 def _bucket_encryption(bucket, configs) -> list:
     """(origin, algorithm, key) of every default-encryption rule: linked configurations, then inline ones."""
-    found = []
-    for sse in configs:
-        for rule in as_list(get(sse.props, "rules")):
-            default = get(rule, "applyServerSideEncryptionByDefault")
-            found.append(("linked", get(default, "sseAlgorithm"), get(default, "kmsMasterKeyId")))
+    found = [("linked", algorithm, key) for sse in configs for algorithm, key in _configuration_rules(sse)]
     for path in INLINE_SSE_PATHS:
         for _, default in places(bucket.props, path):
             if default is not None:
@@ -135,15 +140,6 @@ def check_bucket_sse(args, report, cfg):
             "by_default: {sse_algorithm: 'aws:kms', kms_master_key_id: <key arn>}, bucket_key_enabled: True}]).",
             bucket.urn,
         )
-
-
-def _configuration_rules(config) -> list:
-    """(algorithm, key) of each rule of an encryption configuration (raises on unknown values)."""
-    found = []
-    for rule in as_list(get(config.props, "rules")):
-        default = get(rule, "applyServerSideEncryptionByDefault")
-        found.append((get(default, "sseAlgorithm"), get(default, "kmsMasterKeyId")))
-    return found
 
 
 def _sse_s3_verdict(config, owners, sinks, cfg) -> tuple:
