@@ -386,10 +386,7 @@ def check_opensearch_in_transit(args, report, cfg):
 # --- EBS -------------------------------------------------------------------------------------
 
 MAPPING_CARRIERS = carriers("block_device_mappings")  # launch templates, Image Builder recipes
-DEVICE_CARRIERS = {
-    token: carriers("root_block_device").get(token, []) + carriers("root_block_devices").get(token, [])
-    for token in {**carriers("root_block_device"), **carriers("root_block_devices")}
-}
+DEVICE_CARRIERS = carriers("root_block_device", "root_block_devices")
 EBS_DEVICE_CARRIERS = carriers("ebs_block_devices")
 ENCRYPTED_FLAG_CARRIERS = carriers("encrypted")  # volumes, snapshot copies and imports, AMI copies
 ROOT_DEVICE_NAMES = ["/dev/xvda", "/dev/sda1"]

@@ -356,10 +356,7 @@ def check_instance_public_ip(args, report, cfg):
 
 # --- Credentials in user data ----------------------------------------------------------------
 
-USER_DATA_CARRIERS = {
-    token: carriers("user_data").get(token, []) + carriers("user_data_base64").get(token, [])
-    for token in {**carriers("user_data"), **carriers("user_data_base64")}
-}
+USER_DATA_CARRIERS = carriers("user_data", "user_data_base64")
 
 # Credential formats recognisable by themselves, wherever they appear.
 CREDENTIAL_PATTERNS = [
