@@ -24,6 +24,7 @@ from snowplow_policy_util import (
     S3_BUCKET_POLICY,
     S3_BUCKETS,
     UNKNOWN,
+    acl_grants,
     as_list,
     bucket_children,
     get,
@@ -140,14 +141,10 @@ def _grants_log_delivery(document) -> bool:
 def _acl_admits_log_delivery(props) -> bool:
     if get(props, "acl") == "log-delivery-write":
         return True
-    for path in ("grants[]", "accessControlPolicy.grants[]"):
-        for _, grant in places(props, path):
-            uri = get(grant, "uri") or get(grant, "grantee", "uri")
-            granted = {
-                str(p).upper() for p in [*as_list(get(grant, "permissions")), *as_list(get(grant, "permission"))]
-            }
-            if uri == LOG_DELIVERY_GROUP and granted & {"WRITE", "FULL_CONTROL"}:
-                return True
+    for _, uri, grant in acl_grants(props):
+        granted = {str(p).upper() for p in [*as_list(get(grant, "permissions")), *as_list(get(grant, "permission"))]}
+        if uri == LOG_DELIVERY_GROUP and granted & {"WRITE", "FULL_CONTROL"}:
+            return True
     return False
 
 

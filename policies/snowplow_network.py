@@ -30,6 +30,7 @@ from snowplow_policy_util import (
     SUBNET,
     UNKNOWN,
     account_setting,
+    acl_grants,
     as_list,
     as_number,
     boolean,
@@ -571,15 +572,13 @@ def check_public_acl(args, report, cfg):
             "(or every AWS account); use 'private' (better: BucketOwnershipControls with BucketOwnerEnforced, "
             "which disables ACLs)."
         )
-    for path in ("grants[]", "accessControlPolicy.grants[]"):
-        for where, grant in places(args.props, path):
-            uri = get(grant, "uri") or get(grant, "grantee", "uri")
-            if uri in PUBLIC_GRANTEES:
-                permissions = str_list(get(grant, "permissions")) or get(grant, "permission")
-                report(
-                    f"'{args.name}' ({args.resource_type}) grants {permissions} to {uri.rsplit('/', 1)[1]} "
-                    f"({snake(where)}); remove the grant."
-                )
+    for where, uri, grant in acl_grants(args.props):
+        if uri in PUBLIC_GRANTEES:
+            permissions = str_list(get(grant, "permissions")) or get(grant, "permission")
+            report(
+                f"'{args.name}' ({args.resource_type}) grants {permissions} to {uri.rsplit('/', 1)[1]} "
+                f"({snake(where)}); remove the grant."
+            )
 
 
 # --- Load balancers --------------------------------------------------------------------------

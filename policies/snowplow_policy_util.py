@@ -12,7 +12,7 @@ import fnmatch
 import gzip
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from pulumi_policy import (
@@ -408,6 +408,14 @@ def places(value: Any, path: str, where: str = "") -> list:
     if child is None or not rest:
         return [(f"{where}{path}", child)]
     return places(child, rest, f"{where}{key}.")
+
+
+def acl_grants(props: Any) -> Iterator[tuple]:
+    """(where, grantee URI, grant) for each grant of a bucket's inline ACL or a BucketAcl's access control policy,
+    read one at a time (so a caller that stops early never reads the later grants)."""
+    for path in ("grants[]", "accessControlPolicy.grants[]"):
+        for where, grant in places(props, path):
+            yield where, get(grant, "uri") or get(grant, "grantee", "uri"), grant
 
 
 def snake(path: str) -> str:
