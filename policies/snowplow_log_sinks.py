@@ -27,9 +27,10 @@ from snowplow_policy_util import (
     acl_grants,
     as_list,
     bucket_children,
+    bucket_policy_documents,
+    buckets_by_name,
     get,
     is_true,
-    json_document,
     known,
     matches_any,
     of_type,
@@ -152,12 +153,7 @@ class LogSinks:
     """Which buckets (in the stack, or named by an SSE configuration) AWS fills with SSE-S3-only logs."""
 
     def __init__(self, resources):
-        buckets = of_type(resources, S3_BUCKETS)
-        by_name = {}
-        for bucket in buckets:
-            name = known(lambda b=bucket: get(b.props, "bucket"), None)
-            if isinstance(name, str) and name:
-                by_name[name] = bucket.urn
+        by_name = {name: bucket.urn for name, bucket in buckets_by_name(resources).items()}
         self.writers: dict = {}  # bucket urn, or name of a bucket outside the stack -> who writes SSE-S3-only logs
         self.kms_capable_writers: dict = {}  # the same for logs AWS can also write with SSE-KMS (NLB)
         self.unresolved = False  # an SSE-S3-only writer whose bucket is decided at deploy time
@@ -182,8 +178,7 @@ class LogSinks:
 
     def _admits_log_writer(self, bucket) -> bool:
         """Its bucket policy or ACL lets an SSE-S3-only log service write (raises on unknown values)."""
-        documents = [json_document(get(p.props, "policy"), "policy") for p in self._policies.get(bucket.urn, [])]
-        documents.append(json_document(get(bucket.props, "policy"), "policy"))
+        documents = bucket_policy_documents(bucket, self._policies.get(bucket.urn, []))
         if any(_grants_log_delivery(d) for d in documents):
             return True
         return any(_acl_admits_log_delivery(a.props) for a in [bucket, *self._acls.get(bucket.urn, [])])

@@ -35,6 +35,7 @@ from snowplow_policy_util import (
     as_number,
     boolean,
     bucket_children,
+    bucket_policy_documents,
     decode_user_data,
     get,
     has_value,
@@ -533,11 +534,8 @@ def _denies_insecure_transport(document) -> bool:
 def check_tls_only_policy(args, report, cfg):
     policies = bucket_children(args.resources, [S3_BUCKET_POLICY])
     for bucket in of_type(args.resources, S3_BUCKETS):
-        documents = [
-            known(lambda p=p: json_document(get(p.props, "policy"), "policy")) for p in policies.get(bucket.urn, [])
-        ]
-        documents.append(known(lambda b=bucket: json_document(get(b.props, "policy"), "policy")))
-        if any(d is UNKNOWN or _denies_insecure_transport(d) for d in documents):
+        documents = known(lambda b=bucket: bucket_policy_documents(b, policies.get(b.urn, [])))
+        if documents is UNKNOWN or any(_denies_insecure_transport(d) for d in documents):
             continue
         report(
             f"S3 bucket '{bucket.name}' accepts plain HTTP requests: no linked BucketPolicy denies them. Add a "

@@ -483,13 +483,19 @@ def linked(resource: Any, prop: str, types: Iterable[str]) -> list:
     return deps if len(deps) == 1 else []
 
 
-def bucket_children(resources: list, child_types: Iterable[str]) -> dict:
-    """{bucket urn: [resources of child_types]} linked by `bucket` (dependency or the bucket's physical name)."""
+def buckets_by_name(resources: list) -> dict:
+    """{physical name: bucket} for the stack's buckets whose name is known."""
     by_name = {}
     for bucket in of_type(resources, S3_BUCKETS):
         name = known(lambda b=bucket: get(b.props, "bucket"), None)
         if isinstance(name, str) and name:
             by_name[name] = bucket
+    return by_name
+
+
+def bucket_children(resources: list, child_types: Iterable[str]) -> dict:
+    """{bucket urn: [resources of child_types]} linked by `bucket` (dependency or the bucket's physical name)."""
+    by_name = buckets_by_name(resources)
     children: dict = {}
     for child in of_type(resources, child_types):
         targets = [d for d in child.property_dependencies.get("bucket", []) if d.resource_type in S3_BUCKETS]
@@ -502,6 +508,14 @@ def bucket_children(resources: list, child_types: Iterable[str]) -> dict:
         for bucket in targets:
             children.setdefault(bucket.urn, []).append(child)
     return children
+
+
+def bucket_policy_documents(bucket: Any, policies: Iterable[Any]) -> list:
+    """The parsed documents of a bucket's linked BucketPolicy resources (`policies`), then of its inline `policy`;
+    raises UnknownValueError when any of them is unknown."""
+    documents = [json_document(get(p.props, "policy"), "policy") for p in policies]
+    documents.append(json_document(get(bucket.props, "policy"), "policy"))
+    return documents
 
 
 def account_setting(resources: list, type_: str, read: Callable[[Any], Any]) -> Any:
