@@ -76,11 +76,11 @@ ELB_LOG_ACCOUNTS = frozenset(
 LOG_DELIVERY_GROUP = "http://acs.amazonaws.com/groups/s3/LogDelivery"
 _ACCOUNT_PRINCIPAL = re.compile(r"^(?:arn:aws[a-z-]*:iam::)?(\d{12})(?::root)?$")
 
-# (setting, what its logs are called): load balancer log blocks, each with `bucket` and `enabled`.
+# ({type: paths to the block}, what its logs are called): load balancer log blocks, each with `bucket` and `enabled`.
 LOAD_BALANCER_LOGS = (
-    ("access_logs", "access logs"),
-    ("connection_logs", "connection logs"),
-    ("health_check_logs", "health check logs"),
+    (carriers("access_logs"), "access logs"),
+    (carriers("connection_logs"), "connection logs"),
+    (carriers("health_check_logs"), "health check logs"),
 )
 SERVER_ACCESS_LOG_TARGETS = carriers("target_bucket")  # aws.s3.BucketLogging*, inline Bucket/BucketV2 logging
 
@@ -104,10 +104,10 @@ def _load_balancer(writer) -> tuple:
 def _destinations(resources) -> list:
     """(writer, who writes, path to the target bucket name, SSE-S3 only) for every enabled log destination."""
     found = []
-    for setting, what in LOAD_BALANCER_LOGS:
-        for writer in of_type(resources, sorted(carriers(setting))):
+    for block_paths, what in LOAD_BALANCER_LOGS:
+        for writer in of_type(resources, block_paths):
             kind, sse_s3_only = _load_balancer(writer)
-            for path in carriers(setting)[writer.resource_type]:
+            for path in block_paths[writer.resource_type]:
                 block = known(lambda w=writer, p=path: get(w.props, p))
                 default = writer.resource_type == CLASSIC_ELB  # a classic ELB's access_logs block is on by default
                 enabled = (
@@ -116,7 +116,7 @@ def _destinations(resources) -> list:
                 if block is None or (enabled is not UNKNOWN and not is_true(enabled)):
                     continue  # no logs (an unknown block or switch may log: decided at deploy time)
                 found.append((writer, f"{what} of {kind} '{writer.name}'", f"{path}.bucket", sse_s3_only))
-    for writer in of_type(resources, sorted(SERVER_ACCESS_LOG_TARGETS)):
+    for writer in of_type(resources, SERVER_ACCESS_LOG_TARGETS):
         for path in SERVER_ACCESS_LOG_TARGETS[writer.resource_type]:
             found.append((writer, f"S3 server access logs ('{writer.name}')", path, True))
     return found
