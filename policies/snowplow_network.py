@@ -26,6 +26,7 @@ from snowplow_policy_util import (
     SECURITY_GROUP,
     SG_INGRESS_RULE,
     SG_RULE,
+    SPOT_INSTANCE_REQUEST,
     SSM_PARAMETER,
     SUBNET,
     UNKNOWN,
@@ -248,7 +249,7 @@ def check_public_ingress(args, report, cfg):
 # --- Instances and launch templates ----------------------------------------------------------
 
 IMDS_CARRIERS = {t: p for t, p in carriers("http_tokens").items() if t != INSTANCE_METADATA_DEFAULTS}
-INSTANCE_TYPES = {EC2_INSTANCE, "aws:ec2/spotInstanceRequest:SpotInstanceRequest"}
+INSTANCE_TYPES = {EC2_INSTANCE, SPOT_INSTANCE_REQUEST}
 IMDS_INSTANCES = sorted(t for t in IMDS_CARRIERS if t in INSTANCE_TYPES)
 IMDS_TEMPLATES = sorted(t for t in IMDS_CARRIERS if t not in INSTANCE_TYPES)
 
