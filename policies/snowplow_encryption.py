@@ -473,7 +473,7 @@ def check_launch_template_ebs(args, report, cfg):
             )
 
 
-def _template_root_encrypted(instance, resources, cfg) -> bool:
+def _template_root_encrypted(instance, cfg) -> bool:
     """An instance that declares no root volume gets its launch template's root mapping, if that is encrypted."""
     for template in linked(instance, "launchTemplate", [LAUNCH_TEMPLATE]):
         for mapping in as_list(get(template.props, "blockDeviceMappings")):
@@ -482,12 +482,12 @@ def _template_root_encrypted(instance, resources, cfg) -> bool:
     return False
 
 
-def _instance_volume_problems(instance, resources, account, cfg) -> list:
+def _instance_volume_problems(instance, account, cfg) -> list:
     found = []
     for path in DEVICE_CARRIERS.get(instance.resource_type, []):
         for where, declared in places(instance.props, path):
             devices = as_list(declared)  # one root_block_device, or a spot fleet spec's root_block_devices list
-            if not devices and not _template_root_encrypted(instance, resources, cfg):
+            if not devices and not _template_root_encrypted(instance, cfg):
                 if problem := account.problem(None, None, cfg):
                     found.append((where, "undeclared" if problem == "unencrypted" else problem))
             for device in devices:
@@ -504,7 +504,7 @@ def check_instance_ebs(args, report, cfg):
     account = _AccountEbs(args.resources)
     types = sorted(set(DEVICE_CARRIERS) | set(EBS_DEVICE_CARRIERS))
     for instance in of_type(args.resources, types):
-        for where, problem in known(lambda i=instance: _instance_volume_problems(i, args.resources, account, cfg), []):
+        for where, problem in known(lambda i=instance: _instance_volume_problems(i, account, cfg), []):
             if problem == "undeclared":
                 report(
                     f"'{instance.name}' ({instance.resource_type}) does not declare its root volume ({snake(where)}), "
