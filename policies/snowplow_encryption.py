@@ -327,8 +327,8 @@ def check_database_storage_encrypted(args, report, cfg):
         if encrypted is UNKNOWN:
             continue
         kind = _kind(database.resource_type)
+        source_input, source = known(lambda d=database: _database_source(d, databases), (UNKNOWN, None))
         if not encrypted:
-            _, source = known(lambda d=database: _database_source(d, databases), (None, None))
             because = f" (it copies '{source.name}', which is unencrypted)" if source is not None else ""
             report(
                 f"{kind} '{database.name}' does not encrypt its storage{because}; set storage_encrypted=True and "
@@ -337,7 +337,6 @@ def check_database_storage_encrypted(args, report, cfg):
             )
             continue
         key = known(lambda d=database: get(d.props, "kmsKeyId"))
-        source_input = known(lambda d=database: _database_source(d, databases)[0])
         if key is UNKNOWN or source_input is not None:
             continue  # decided at deploy time, or a replica, whose key follows its source unless given
         if problem := key_problem(key, cfg):
