@@ -6,9 +6,11 @@ import pytest
 
 from tests.policy_helpers import (
     BUCKET,
+    BUCKET_LOGGING,
     BUCKET_POLICY,
     INSTANCE,
     KEY_ARN,
+    LB,
     LISTENER,
     NAMESPACE,
     OPENSEARCH,
@@ -40,9 +42,7 @@ from tests.policy_helpers import (
     urn,
 )
 
-LB = "aws:lb/loadBalancer:LoadBalancer"
 CLASSIC_ELB = "aws:elb/loadBalancer:LoadBalancer"
-BUCKET_LOGGING = "aws:s3/bucketLogging:BucketLogging"
 
 
 def sse_config(bucket, algorithm="aws:kms", key=KEY_ARN, name="data-sse"):

@@ -14,10 +14,12 @@ from tests.peer_cases import CASES as PEER_CASES
 from tests.policy_helpers import (
     ASG,
     BUCKET,
+    BUCKET_LOGGING,
     BUCKET_POLICY,
     IAM_POLICY,
     INSTANCE,
     KEY_ARN,
+    LISTENER_RULE,
     PROD_CONFIG,
     RDS_INSTANCE,
     SG,
@@ -50,8 +52,6 @@ from tests.test_policies_network import CASES as NETWORK_CASES
 from tests.test_policies_sizing import CASES as SIZING_CASES
 
 SUBNET = "aws:ec2/subnet:Subnet"
-BUCKET_LOGGING = "aws:s3/bucketLogging:BucketLogging"
-LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
 
 # --- Targeted cases for rules that read nested or JSON values --------------------------------
 
