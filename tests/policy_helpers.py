@@ -33,6 +33,10 @@ def secret(value):
 
 
 TAGS = {"project": PROJECT, "stack": STACK, "environment": "test"}
+# All four settings of an S3 public access block (bucket or account), on.
+PUBLIC_ACCESS_BLOCKED = dict.fromkeys(
+    ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"), True
+)
 KEY_ARN = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 # Types ---------------------------------------------------------------------------------------
@@ -150,13 +154,7 @@ def good_bucket_set(name: str = "data", **overrides) -> list:
             bucket,
             PAB,
             f"{name}-pab",
-            {
-                "bucket": UNKNOWN_STRING,
-                "blockPublicAcls": True,
-                "blockPublicPolicy": True,
-                "ignorePublicAcls": True,
-                "restrictPublicBuckets": True,
-            },
+            {"bucket": UNKNOWN_STRING, **PUBLIC_ACCESS_BLOCKED},
         ),
         "policy": child_of(
             bucket, BUCKET_POLICY, f"{name}-policy", {"bucket": UNKNOWN_STRING, "policy": tls_only_policy(physical)}

@@ -20,6 +20,7 @@ from tests.policy_helpers import (
     LISTENER_RULE,
     PAB,
     PROD_CONFIG,
+    PUBLIC_ACCESS_BLOCKED,
     RDS_INSTANCE,
     ROLE,
     SECRET,
@@ -84,12 +85,7 @@ def bucket_v2_set(guarded: bool):
             bucket,
             PAB,
             "lake-pab",
-            {
-                "bucket": "x",
-                **dict.fromkeys(
-                    ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"), True
-                ),
-            },
+            {"bucket": "x", **PUBLIC_ACCESS_BLOCKED},
         ),
         child_of(
             bucket, BUCKET_POLICY, "lake-policy", {"bucket": "x", "policy": tls_only_policy("snowplow-test-lake")}
@@ -300,7 +296,7 @@ def test_account_public_access_block_covers_every_bucket(pack):
     account = resource(
         "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock",
         "account",
-        dict.fromkeys(("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"), True),
+        {**PUBLIC_ACCESS_BLOCKED},
     )
     assert_violates(pack, "s3-bucket-require-public-access-block", [bucket])
     assert_passes(pack, "s3-bucket-require-public-access-block", [bucket, account])

@@ -21,6 +21,7 @@ from tests.policy_helpers import (
     KEY_ARN,
     LISTENER_RULE,
     PROD_CONFIG,
+    PUBLIC_ACCESS_BLOCKED,
     RDS_INSTANCE,
     SG,
     TAGS,
@@ -268,7 +269,7 @@ def linked_sets():
         resource(
             "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock",
             "pab",
-            dict.fromkeys(("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"), True),
+            {**PUBLIC_ACCESS_BLOCKED},
         ),
     ]
     alb_logs = log_bucket_set("snowplow-test-elb", name="alb-logs")
