@@ -13,9 +13,13 @@ TAGGABLE = frozenset(_DATA["taggable"])
 EQUIVALENTS: dict[str, str] = dict(_DATA["equivalents"])
 
 
-def carriers(setting: str) -> dict[str, list[str]]:
-    """{type token: wire paths} of every type that carries `setting` (its SDK name, e.g. "http_tokens")."""
-    return {token: list(paths) for token, paths in _DATA["carriers"][setting].items()}
+def carriers(*settings: str) -> dict[str, list[str]]:
+    """{type token: wire paths} of every type that carries one of `settings` (SDK names, e.g. "http_tokens")."""
+    found: dict[str, list[str]] = {}
+    for setting in settings:
+        for token, paths in _DATA["carriers"][setting].items():
+            found.setdefault(token, []).extend(paths)
+    return found
 
 
 def variants(*tokens: str) -> list[str]:

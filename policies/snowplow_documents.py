@@ -4,7 +4,7 @@ them) and what (ARNs, where a wildcard in any segment widens the grant beyond na
 import re
 from typing import Any
 
-from snowplow_policy_util import as_list, str_list
+from snowplow_policy_util import as_list, statements, str_list
 
 # Condition keys that tie a statement to an organisation, an account, a calling resource, a network path or an
 # AWS service, so that Principal "*" no longer means "anyone".
@@ -83,13 +83,7 @@ def restricting_condition(statement: dict) -> str | None:
 
 def unrestricted_public_statements(document: Any) -> list:
     """Allow statements that grant to anyone without a condition that really narrows who."""
-    found = []
-    if not isinstance(document, dict):
-        return found
-    for statement in as_list(document.get("Statement")):
-        if isinstance(statement, dict) and grants_everyone(statement) and restricting_condition(statement) is None:
-            found.append(statement)
-    return found
+    return [s for s in statements(document) if grants_everyone(s) and restricting_condition(s) is None]
 
 
 def _resource_name(service: str, rest: str) -> str:

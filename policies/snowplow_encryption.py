@@ -80,13 +80,18 @@ INLINE_SSE_PATHS = (
 # --- S3 --------------------------------------------------------------------------------------
 
 
+def _configuration_rules(config) -> list:
+    """(algorithm, key) of each rule of an encryption configuration (raises on unknown values)."""
+    found = []
+    for rule in as_list(get(config.props, "rules")):
+        default = get(rule, "applyServerSideEncryptionByDefault")
+        found.append((get(default, "sseAlgorithm"), get(default, "kmsMasterKeyId")))
+    return found
+
+
 def _bucket_encryption(bucket, configs) -> list:
     """(origin, algorithm, key) of every default-encryption rule: linked configurations, then inline ones."""
-    found = []
-    for sse in configs:
-        for rule in as_list(get(sse.props, "rules")):
-            default = get(rule, "applyServerSideEncryptionByDefault")
-            found.append(("linked", get(default, "sseAlgorithm"), get(default, "kmsMasterKeyId")))
+    found = [("linked", algorithm, key) for sse in configs for algorithm, key in _configuration_rules(sse)]
     for path in INLINE_SSE_PATHS:
         for _, default in places(bucket.props, path):
             if default is not None:
@@ -135,15 +140,6 @@ def check_bucket_sse(args, report, cfg):
             "by_default: {sse_algorithm: 'aws:kms', kms_master_key_id: <key arn>}, bucket_key_enabled: True}]).",
             bucket.urn,
         )
-
-
-def _configuration_rules(config) -> list:
-    """(algorithm, key) of each rule of an encryption configuration (raises on unknown values)."""
-    found = []
-    for rule in as_list(get(config.props, "rules")):
-        default = get(rule, "applyServerSideEncryptionByDefault")
-        found.append((get(default, "sseAlgorithm"), get(default, "kmsMasterKeyId")))
-    return found
 
 
 def _sse_s3_verdict(config, owners, sinks, cfg) -> tuple:
@@ -331,8 +327,8 @@ def check_database_storage_encrypted(args, report, cfg):
         if encrypted is UNKNOWN:
             continue
         kind = _kind(database.resource_type)
+        source_input, source = known(lambda d=database: _database_source(d, databases), (UNKNOWN, None))
         if not encrypted:
-            _, source = known(lambda d=database: _database_source(d, databases), (None, None))
             because = f" (it copies '{source.name}', which is unencrypted)" if source is not None else ""
             report(
                 f"{kind} '{database.name}' does not encrypt its storage{because}; set storage_encrypted=True and "
@@ -341,7 +337,6 @@ def check_database_storage_encrypted(args, report, cfg):
             )
             continue
         key = known(lambda d=database: get(d.props, "kmsKeyId"))
-        source_input = known(lambda d=database: _database_source(d, databases)[0])
         if key is UNKNOWN or source_input is not None:
             continue  # decided at deploy time, or a replica, whose key follows its source unless given
         if problem := key_problem(key, cfg):
@@ -390,10 +385,7 @@ def check_opensearch_in_transit(args, report, cfg):
 # --- EBS -------------------------------------------------------------------------------------
 
 MAPPING_CARRIERS = carriers("block_device_mappings")  # launch templates, Image Builder recipes
-DEVICE_CARRIERS = {
-    token: carriers("root_block_device").get(token, []) + carriers("root_block_devices").get(token, [])
-    for token in {**carriers("root_block_device"), **carriers("root_block_devices")}
-}
+DEVICE_CARRIERS = carriers("root_block_device", "root_block_devices")
 EBS_DEVICE_CARRIERS = carriers("ebs_block_devices")
 ENCRYPTED_FLAG_CARRIERS = carriers("encrypted")  # volumes, snapshot copies and imports, AMI copies
 ROOT_DEVICE_NAMES = ["/dev/xvda", "/dev/sda1"]
@@ -480,7 +472,7 @@ def check_launch_template_ebs(args, report, cfg):
             )
 
 
-def _template_root_encrypted(instance, resources, cfg) -> bool:
+def _template_root_encrypted(instance, cfg) -> bool:
     """An instance that declares no root volume gets its launch template's root mapping, if that is encrypted."""
     for template in linked(instance, "launchTemplate", [LAUNCH_TEMPLATE]):
         for mapping in as_list(get(template.props, "blockDeviceMappings")):
@@ -489,12 +481,12 @@ def _template_root_encrypted(instance, resources, cfg) -> bool:
     return False
 
 
-def _instance_volume_problems(instance, resources, account, cfg) -> list:
+def _instance_volume_problems(instance, account, cfg) -> list:
     found = []
     for path in DEVICE_CARRIERS.get(instance.resource_type, []):
         for where, declared in places(instance.props, path):
             devices = as_list(declared)  # one root_block_device, or a spot fleet spec's root_block_devices list
-            if not devices and not _template_root_encrypted(instance, resources, cfg):
+            if not devices and not _template_root_encrypted(instance, cfg):
                 if problem := account.problem(None, None, cfg):
                     found.append((where, "undeclared" if problem == "unencrypted" else problem))
             for device in devices:
@@ -511,7 +503,7 @@ def check_instance_ebs(args, report, cfg):
     account = _AccountEbs(args.resources)
     types = sorted(set(DEVICE_CARRIERS) | set(EBS_DEVICE_CARRIERS))
     for instance in of_type(args.resources, types):
-        for where, problem in known(lambda i=instance: _instance_volume_problems(i, args.resources, account, cfg), []):
+        for where, problem in known(lambda i=instance: _instance_volume_problems(i, account, cfg), []):
             if problem == "undeclared":
                 report(
                     f"'{instance.name}' ({instance.resource_type}) does not declare its root volume ({snake(where)}), "

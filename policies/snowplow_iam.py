@@ -203,7 +203,7 @@ def check_key_policy_lockout_check(args, report, cfg):
 
 # --- Attached policies -----------------------------------------------------------------------
 
-ATTACHMENT_CARRIERS = {**carriers("policy_arn"), **carriers("policy_arns"), **carriers("managed_policy_arns")}
+ATTACHMENT_CARRIERS = carriers("policy_arn", "policy_arns", "managed_policy_arns")
 _AWS_MANAGED = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/")
 
 

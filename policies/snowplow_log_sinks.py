@@ -24,11 +24,13 @@ from snowplow_policy_util import (
     S3_BUCKET_POLICY,
     S3_BUCKETS,
     UNKNOWN,
+    acl_grants,
     as_list,
     bucket_children,
+    bucket_policy_documents,
+    buckets_by_name,
     get,
     is_true,
-    json_document,
     known,
     matches_any,
     of_type,
@@ -74,11 +76,11 @@ ELB_LOG_ACCOUNTS = frozenset(
 LOG_DELIVERY_GROUP = "http://acs.amazonaws.com/groups/s3/LogDelivery"
 _ACCOUNT_PRINCIPAL = re.compile(r"^(?:arn:aws[a-z-]*:iam::)?(\d{12})(?::root)?$")
 
-# (setting, what its logs are called): load balancer log blocks, each with `bucket` and `enabled`.
+# ({type: paths to the block}, what its logs are called): load balancer log blocks, each with `bucket` and `enabled`.
 LOAD_BALANCER_LOGS = (
-    ("access_logs", "access logs"),
-    ("connection_logs", "connection logs"),
-    ("health_check_logs", "health check logs"),
+    (carriers("access_logs"), "access logs"),
+    (carriers("connection_logs"), "connection logs"),
+    (carriers("health_check_logs"), "health check logs"),
 )
 SERVER_ACCESS_LOG_TARGETS = carriers("target_bucket")  # aws.s3.BucketLogging*, inline Bucket/BucketV2 logging
 
@@ -102,10 +104,10 @@ def _load_balancer(writer) -> tuple:
 def _destinations(resources) -> list:
     """(writer, who writes, path to the target bucket name, SSE-S3 only) for every enabled log destination."""
     found = []
-    for setting, what in LOAD_BALANCER_LOGS:
-        for writer in of_type(resources, sorted(carriers(setting))):
+    for block_paths, what in LOAD_BALANCER_LOGS:
+        for writer in of_type(resources, block_paths):
             kind, sse_s3_only = _load_balancer(writer)
-            for path in carriers(setting)[writer.resource_type]:
+            for path in block_paths[writer.resource_type]:
                 block = known(lambda w=writer, p=path: get(w.props, p))
                 default = writer.resource_type == CLASSIC_ELB  # a classic ELB's access_logs block is on by default
                 enabled = (
@@ -114,7 +116,7 @@ def _destinations(resources) -> list:
                 if block is None or (enabled is not UNKNOWN and not is_true(enabled)):
                     continue  # no logs (an unknown block or switch may log: decided at deploy time)
                 found.append((writer, f"{what} of {kind} '{writer.name}'", f"{path}.bucket", sse_s3_only))
-    for writer in of_type(resources, sorted(SERVER_ACCESS_LOG_TARGETS)):
+    for writer in of_type(resources, SERVER_ACCESS_LOG_TARGETS):
         for path in SERVER_ACCESS_LOG_TARGETS[writer.resource_type]:
             found.append((writer, f"S3 server access logs ('{writer.name}')", path, True))
     return found
@@ -140,14 +142,10 @@ def _grants_log_delivery(document) -> bool:
 def _acl_admits_log_delivery(props) -> bool:
     if get(props, "acl") == "log-delivery-write":
         return True
-    for path in ("grants[]", "accessControlPolicy.grants[]"):
-        for _, grant in places(props, path):
-            uri = get(grant, "uri") or get(grant, "grantee", "uri")
-            granted = {
-                str(p).upper() for p in [*as_list(get(grant, "permissions")), *as_list(get(grant, "permission"))]
-            }
-            if uri == LOG_DELIVERY_GROUP and granted & {"WRITE", "FULL_CONTROL"}:
-                return True
+    for _, uri, grant in acl_grants(props):
+        granted = {str(p).upper() for p in [*as_list(get(grant, "permissions")), *as_list(get(grant, "permission"))]}
+        if uri == LOG_DELIVERY_GROUP and granted & {"WRITE", "FULL_CONTROL"}:
+            return True
     return False
 
 
@@ -155,12 +153,7 @@ class LogSinks:
     """Which buckets (in the stack, or named by an SSE configuration) AWS fills with SSE-S3-only logs."""
 
     def __init__(self, resources):
-        buckets = of_type(resources, S3_BUCKETS)
-        by_name = {}
-        for bucket in buckets:
-            name = known(lambda b=bucket: get(b.props, "bucket"), None)
-            if isinstance(name, str) and name:
-                by_name[name] = bucket.urn
+        by_name = {name: bucket.urn for name, bucket in buckets_by_name(resources).items()}
         self.writers: dict = {}  # bucket urn, or name of a bucket outside the stack -> who writes SSE-S3-only logs
         self.kms_capable_writers: dict = {}  # the same for logs AWS can also write with SSE-KMS (NLB)
         self.unresolved = False  # an SSE-S3-only writer whose bucket is decided at deploy time
@@ -185,8 +178,7 @@ class LogSinks:
 
     def _admits_log_writer(self, bucket) -> bool:
         """Its bucket policy or ACL lets an SSE-S3-only log service write (raises on unknown values)."""
-        documents = [json_document(get(p.props, "policy"), "policy") for p in self._policies.get(bucket.urn, [])]
-        documents.append(json_document(get(bucket.props, "policy"), "policy"))
+        documents = bucket_policy_documents(bucket, self._policies.get(bucket.urn, []))
         if any(_grants_log_delivery(d) for d in documents):
             return True
         return any(_acl_admits_log_delivery(a.props) for a in [bucket, *self._acls.get(bucket.urn, [])])

@@ -26,14 +26,17 @@ from snowplow_policy_util import (
     SECURITY_GROUP,
     SG_INGRESS_RULE,
     SG_RULE,
+    SPOT_INSTANCE_REQUEST,
     SSM_PARAMETER,
     SUBNET,
     UNKNOWN,
     account_setting,
+    acl_grants,
     as_list,
     as_number,
     boolean,
     bucket_children,
+    bucket_policy_documents,
     decode_user_data,
     get,
     has_value,
@@ -246,7 +249,7 @@ def check_public_ingress(args, report, cfg):
 # --- Instances and launch templates ----------------------------------------------------------
 
 IMDS_CARRIERS = {t: p for t, p in carriers("http_tokens").items() if t != INSTANCE_METADATA_DEFAULTS}
-INSTANCE_TYPES = {EC2_INSTANCE, "aws:ec2/spotInstanceRequest:SpotInstanceRequest"}
+INSTANCE_TYPES = {EC2_INSTANCE, SPOT_INSTANCE_REQUEST}
 IMDS_INSTANCES = sorted(t for t in IMDS_CARRIERS if t in INSTANCE_TYPES)
 IMDS_TEMPLATES = sorted(t for t in IMDS_CARRIERS if t not in INSTANCE_TYPES)
 
@@ -356,10 +359,7 @@ def check_instance_public_ip(args, report, cfg):
 
 # --- Credentials in user data ----------------------------------------------------------------
 
-USER_DATA_CARRIERS = {
-    token: carriers("user_data").get(token, []) + carriers("user_data_base64").get(token, [])
-    for token in {**carriers("user_data"), **carriers("user_data_base64")}
-}
+USER_DATA_CARRIERS = carriers("user_data", "user_data_base64")
 
 # Credential formats recognisable by themselves, wherever they appear.
 CREDENTIAL_PATTERNS = [
@@ -535,11 +535,8 @@ def _denies_insecure_transport(document) -> bool:
 def check_tls_only_policy(args, report, cfg):
     policies = bucket_children(args.resources, [S3_BUCKET_POLICY])
     for bucket in of_type(args.resources, S3_BUCKETS):
-        documents = [
-            known(lambda p=p: json_document(get(p.props, "policy"), "policy")) for p in policies.get(bucket.urn, [])
-        ]
-        documents.append(known(lambda b=bucket: json_document(get(b.props, "policy"), "policy")))
-        if any(d is UNKNOWN or _denies_insecure_transport(d) for d in documents):
+        documents = known(lambda b=bucket: bucket_policy_documents(b, policies.get(b.urn, [])))
+        if documents is UNKNOWN or any(_denies_insecure_transport(d) for d in documents):
             continue
         report(
             f"S3 bucket '{bucket.name}' accepts plain HTTP requests: no linked BucketPolicy denies them. Add a "
@@ -574,15 +571,13 @@ def check_public_acl(args, report, cfg):
             "(or every AWS account); use 'private' (better: BucketOwnershipControls with BucketOwnerEnforced, "
             "which disables ACLs)."
         )
-    for path in ("grants[]", "accessControlPolicy.grants[]"):
-        for where, grant in places(args.props, path):
-            uri = get(grant, "uri") or get(grant, "grantee", "uri")
-            if uri in PUBLIC_GRANTEES:
-                permissions = str_list(get(grant, "permissions")) or get(grant, "permission")
-                report(
-                    f"'{args.name}' ({args.resource_type}) grants {permissions} to {uri.rsplit('/', 1)[1]} "
-                    f"({snake(where)}); remove the grant."
-                )
+    for where, uri, grant in acl_grants(args.props):
+        if uri in PUBLIC_GRANTEES:
+            permissions = str_list(get(grant, "permissions")) or get(grant, "permission")
+            report(
+                f"'{args.name}' ({args.resource_type}) grants {permissions} to {uri.rsplit('/', 1)[1]} "
+                f"({snake(where)}); remove the grant."
+            )
 
 
 # --- Load balancers --------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import fnmatch
 import gzip
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from pulumi_policy import (
@@ -63,22 +63,18 @@ DYNAMODB_TABLE = "aws:dynamodb/table:Table"
 RDS_INSTANCE = "aws:rds/instance:Instance"
 RDS_CLUSTER = "aws:rds/cluster:Cluster"
 RDS_CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
-RDS_GLOBAL_CLUSTER = "aws:rds/globalCluster:GlobalCluster"
 REDSHIFT_CLUSTER = "aws:redshift/cluster:Cluster"
 REDSHIFT_NAMESPACE = "aws:redshiftserverless/namespace:Namespace"
 REDSHIFT_WORKGROUP = "aws:redshiftserverless/workgroup:Workgroup"
 OPENSEARCH_DOMAIN = "aws:opensearch/domain:Domain"
 OPENSEARCH_DOMAINS = variants(OPENSEARCH_DOMAIN)
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
-LAUNCH_CONFIGURATION = "aws:ec2/launchConfiguration:LaunchConfiguration"
 EC2_INSTANCE = "aws:ec2/instance:Instance"
 SPOT_INSTANCE_REQUEST = "aws:ec2/spotInstanceRequest:SpotInstanceRequest"
-SPOT_FLEET_REQUEST = "aws:ec2/spotFleetRequest:SpotFleetRequest"
 INSTANCE_METADATA_DEFAULTS = "aws:ec2/instanceMetadataDefaults:InstanceMetadataDefaults"
 EIP = "aws:ec2/eip:Eip"
 EIP_ASSOCIATION = "aws:ec2/eipAssociation:EipAssociation"
 SUBNET = "aws:ec2/subnet:Subnet"
-EBS_VOLUME = "aws:ebs/volume:Volume"
 EBS_ENCRYPTION_BY_DEFAULT = "aws:ebs/encryptionByDefault:EncryptionByDefault"
 EBS_DEFAULT_KMS_KEY = "aws:ebs/defaultKmsKey:DefaultKmsKey"
 SQS_QUEUE = "aws:sqs/queue:Queue"
@@ -87,7 +83,6 @@ LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 SECRET = "aws:secretsmanager/secret:Secret"
 SSM_PARAMETER = "aws:ssm/parameter:Parameter"
 KMS_KEY = "aws:kms/key:Key"
-KMS_KEY_POLICY = "aws:kms/keyPolicy:KeyPolicy"
 LB = "aws:lb/loadBalancer:LoadBalancer"
 LB_LISTENER = "aws:lb/listener:Listener"
 LB_LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
@@ -410,6 +405,14 @@ def places(value: Any, path: str, where: str = "") -> list:
     return places(child, rest, f"{where}{key}.")
 
 
+def acl_grants(props: Any) -> Iterator[tuple]:
+    """(where, grantee URI, grant) for each grant of a bucket's inline ACL or a BucketAcl's access control policy,
+    read one at a time (so a caller that stops early never reads the later grants)."""
+    for path in ("grants[]", "accessControlPolicy.grants[]"):
+        for where, grant in places(props, path):
+            yield where, get(grant, "uri") or get(grant, "grantee", "uri"), grant
+
+
 def snake(path: str) -> str:
     """A wire path in the Python SDK's spelling: launchSpecifications[0].rootBlockDevices -> launch_specifications[0]
     .root_block_devices."""
@@ -475,13 +478,19 @@ def linked(resource: Any, prop: str, types: Iterable[str]) -> list:
     return deps if len(deps) == 1 else []
 
 
-def bucket_children(resources: list, child_types: Iterable[str]) -> dict:
-    """{bucket urn: [resources of child_types]} linked by `bucket` (dependency or the bucket's physical name)."""
+def buckets_by_name(resources: list) -> dict:
+    """{physical name: bucket} for the stack's buckets whose name is known."""
     by_name = {}
     for bucket in of_type(resources, S3_BUCKETS):
         name = known(lambda b=bucket: get(b.props, "bucket"), None)
         if isinstance(name, str) and name:
             by_name[name] = bucket
+    return by_name
+
+
+def bucket_children(resources: list, child_types: Iterable[str]) -> dict:
+    """{bucket urn: [resources of child_types]} linked by `bucket` (dependency or the bucket's physical name)."""
+    by_name = buckets_by_name(resources)
     children: dict = {}
     for child in of_type(resources, child_types):
         targets = [d for d in child.property_dependencies.get("bucket", []) if d.resource_type in S3_BUCKETS]
@@ -494,6 +503,14 @@ def bucket_children(resources: list, child_types: Iterable[str]) -> dict:
         for bucket in targets:
             children.setdefault(bucket.urn, []).append(child)
     return children
+
+
+def bucket_policy_documents(bucket: Any, policies: Iterable[Any]) -> list:
+    """The parsed documents of a bucket's linked BucketPolicy resources (`policies`), then of its inline `policy`;
+    raises UnknownValueError when any of them is unknown."""
+    documents = [json_document(get(p.props, "policy"), "policy") for p in policies]
+    documents.append(json_document(get(bucket.props, "policy"), "policy"))
+    return documents
 
 
 def account_setting(resources: list, type_: str, read: Callable[[Any], Any]) -> Any:

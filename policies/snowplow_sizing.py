@@ -59,8 +59,7 @@ def _requirement_problems(requirements, cfg) -> list:
         return ["it sets no allowed_instance_types, so EC2 may pick any family and size matching the attributes"]
     problems = []
     for pattern in allowed:
-        family, _, size = str(pattern).lower().partition(".")
-        if "*" in family or "?" in family or "*" in size or "?" in size:
+        if "*" in str(pattern) or "?" in str(pattern):
             problems.append(f"'{pattern}' is a wildcard; name each allowed type")
         elif problem := instance_type_problem(str(pattern), cfg["allowedFamilies"], cfg["maxSize"]):
             problems.append(f"'{pattern}': {problem}")

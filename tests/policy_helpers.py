@@ -33,6 +33,10 @@ def secret(value):
 
 
 TAGS = {"project": PROJECT, "stack": STACK, "environment": "test"}
+# All four settings of an S3 public access block (bucket or account), on.
+PUBLIC_ACCESS_BLOCKED = dict.fromkeys(
+    ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"), True
+)
 KEY_ARN = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 # Types ---------------------------------------------------------------------------------------
@@ -41,6 +45,7 @@ SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryption
 PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+BUCKET_LOGGING = "aws:s3/bucketLogging:BucketLogging"
 STREAM = "aws:kinesis/stream:Stream"
 TABLE = "aws:dynamodb/table:Table"
 RDS_INSTANCE = "aws:rds/instance:Instance"
@@ -61,6 +66,7 @@ PARAMETER = "aws:ssm/parameter:Parameter"
 KEY = "aws:kms/key:Key"
 LB = "aws:lb/loadBalancer:LoadBalancer"
 LISTENER = "aws:lb/listener:Listener"
+LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
 SG = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
@@ -148,13 +154,7 @@ def good_bucket_set(name: str = "data", **overrides) -> list:
             bucket,
             PAB,
             f"{name}-pab",
-            {
-                "bucket": UNKNOWN_STRING,
-                "blockPublicAcls": True,
-                "blockPublicPolicy": True,
-                "ignorePublicAcls": True,
-                "restrictPublicBuckets": True,
-            },
+            {"bucket": UNKNOWN_STRING, **PUBLIC_ACCESS_BLOCKED},
         ),
         "policy": child_of(
             bucket, BUCKET_POLICY, f"{name}-policy", {"bucket": UNKNOWN_STRING, "policy": tls_only_policy(physical)}

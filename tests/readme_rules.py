@@ -36,7 +36,7 @@ def _value(value) -> str:
     return str(value).replace("*", "\\*").replace("|", "\\|")
 
 
-def _config_cell(name: str, schema: dict, dev: dict, prod: dict) -> str:
+def _config_cell(schema: dict, dev: dict, prod: dict) -> str:
     lines = []
     for prop, spec in sorted(schema.items()):
         default = spec.get("default")
@@ -55,7 +55,7 @@ def rows(pack) -> dict[str, str]:
         schema = json_format.MessageToDict(info.configSchema).get("properties", {})
         kind = "stack" if info.policy_type == analyzer_pb2.POLICY_TYPE_STACK else "resource"
         description = info.description.replace("|", "\\|")
-        config = _config_cell(info.name, schema, dev[info.name][1], prod[info.name][1])
+        config = _config_cell(schema, dev[info.name][1], prod[info.name][1])
         result[info.name] = (
             f"| `{info.name}` | {dev[info.name][0]} | {prod[info.name][0]} | {kind} | {description} | {config} |"
         )

@@ -6,9 +6,11 @@ import pytest
 
 from tests.policy_helpers import (
     BUCKET,
+    BUCKET_LOGGING,
     BUCKET_POLICY,
     INSTANCE,
     KEY_ARN,
+    LB,
     LISTENER,
     NAMESPACE,
     OPENSEARCH,
@@ -40,9 +42,7 @@ from tests.policy_helpers import (
     urn,
 )
 
-LB = "aws:lb/loadBalancer:LoadBalancer"
 CLASSIC_ELB = "aws:elb/loadBalancer:LoadBalancer"
-BUCKET_LOGGING = "aws:s3/bucketLogging:BucketLogging"
 
 
 def sse_config(bucket, algorithm="aws:kms", key=KEY_ARN, name="data-sse"):
@@ -116,6 +116,22 @@ def test_sse_configuration_aws_managed_key_violates_in_prod(pack):
 
 # --- Resource rules: (policy, violating resource, compliant resource) -------------------------
 
+
+def good_domain(**inputs):
+    """A search domain encrypted at rest with the stack key and in transit with TLS 1.2."""
+    return resource(
+        OPENSEARCH,
+        "search",
+        {
+            "encryptAtRest": {"enabled": True, "kmsKeyId": KEY_ARN},
+            "nodeToNodeEncryption": {"enabled": True},
+            "domainEndpointOptions": {"enforceHttps": True, "tlsSecurityPolicy": "Policy-Min-TLS-1-2-2019-07"},
+            "tags": TAGS,
+            **inputs,
+        },
+    )
+
+
 CASES = {
     "kinesis-stream-require-kms": (
         good_stream(encryptionType="NONE", kmsKeyId=None),
@@ -139,29 +155,11 @@ CASES = {
     ),
     "opensearch-domain-require-encryption": (
         resource(OPENSEARCH, "search", {"encryptAtRest": {"enabled": False}, "tags": TAGS}),
-        resource(
-            OPENSEARCH,
-            "search",
-            {
-                "encryptAtRest": {"enabled": True, "kmsKeyId": KEY_ARN},
-                "nodeToNodeEncryption": {"enabled": True},
-                "domainEndpointOptions": {"enforceHttps": True, "tlsSecurityPolicy": "Policy-Min-TLS-1-2-2019-07"},
-                "tags": TAGS,
-            },
-        ),
+        good_domain(),
     ),
     "opensearch-domain-require-tls": (
         resource(OPENSEARCH, "search", {"encryptAtRest": {"enabled": True, "kmsKeyId": KEY_ARN}, "tags": TAGS}),
-        resource(
-            OPENSEARCH,
-            "search",
-            {
-                "encryptAtRest": {"enabled": True, "kmsKeyId": KEY_ARN},
-                "nodeToNodeEncryption": {"enabled": True},
-                "domainEndpointOptions": {"enforceHttps": True, "tlsSecurityPolicy": "Policy-Min-TLS-1-2-2019-07"},
-                "tags": TAGS,
-            },
-        ),
+        good_domain(),
     ),
     "ec2-launch-template-require-ebs-encryption": (
         good_launch_template(blockDeviceMappings=[{"deviceName": "/dev/xvda", "ebs": {"encrypted": "false"}}]),
@@ -300,14 +298,8 @@ def test_redirect_with_extra_action_violates(pack):
 
 
 def test_opensearch_old_tls_policy_violates(pack):
-    domain = CASES["opensearch-domain-require-encryption"][1]
-    domain = resource(
-        OPENSEARCH,
-        "search",
-        {
-            **domain["inputs"],
-            "domainEndpointOptions": {"enforceHttps": True, "tlsSecurityPolicy": "Policy-Min-TLS-1-0-2019-07"},
-        },
+    domain = good_domain(
+        domainEndpointOptions={"enforceHttps": True, "tlsSecurityPolicy": "Policy-Min-TLS-1-0-2019-07"}
     )
     assert_violates(pack, "opensearch-domain-require-tls", [domain], contains="Policy-Min-TLS-1-0-2019-07")
 

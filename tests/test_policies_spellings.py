@@ -11,15 +11,19 @@ from tests.policy_helpers import (
     BUCKET,
     BUCKET_POLICY,
     DEV_CONFIG,
+    INGRESS_RULE,
     INSTANCE,
     KEY,
     KEY_ARN,
     LAUNCH_TEMPLATE,
     LISTENER,
+    LISTENER_RULE,
     PAB,
     PROD_CONFIG,
+    PUBLIC_ACCESS_BLOCKED,
     RDS_INSTANCE,
     ROLE,
+    SECRET,
     SG,
     SSE,
     TAGS,
@@ -46,7 +50,6 @@ LAUNCH_CONFIGURATION = "aws:ec2/launchConfiguration:LaunchConfiguration"
 SPOT_REQUEST = "aws:ec2/spotInstanceRequest:SpotInstanceRequest"
 EIP = "aws:ec2/eip:Eip"
 EIP_ASSOCIATION = "aws:ec2/eipAssociation:EipAssociation"
-LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
 ALB_LISTENER = "aws:alb/listener:Listener"
 ALB = "aws:alb/loadBalancer:LoadBalancer"
 ES_DOMAIN = "aws:elasticsearch/domain:Domain"
@@ -54,10 +57,8 @@ ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 POLICY_ATTACHMENT = "aws:iam/policyAttachment:PolicyAttachment"
 ENCRYPTION_BY_DEFAULT = "aws:ebs/encryptionByDefault:EncryptionByDefault"
 METADATA_DEFAULTS = "aws:ec2/instanceMetadataDefaults:InstanceMetadataDefaults"
-INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 KEY_POLICY = "aws:kms/keyPolicy:KeyPolicy"
 ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
-SECRET = "aws:secretsmanager/secret:Secret"
 
 KMS_RULES = {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": KEY_ARN}}
 BAD_USER_DATA = "#!/bin/bash\nset -e\n"
@@ -84,12 +85,7 @@ def bucket_v2_set(guarded: bool):
             bucket,
             PAB,
             "lake-pab",
-            {
-                "bucket": "x",
-                **dict.fromkeys(
-                    ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"), True
-                ),
-            },
+            {"bucket": "x", **PUBLIC_ACCESS_BLOCKED},
         ),
         child_of(
             bucket, BUCKET_POLICY, "lake-policy", {"bucket": "x", "policy": tls_only_policy("snowplow-test-lake")}
@@ -300,7 +296,7 @@ def test_account_public_access_block_covers_every_bucket(pack):
     account = resource(
         "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock",
         "account",
-        dict.fromkeys(("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"), True),
+        {**PUBLIC_ACCESS_BLOCKED},
     )
     assert_violates(pack, "s3-bucket-require-public-access-block", [bucket])
     assert_passes(pack, "s3-bucket-require-public-access-block", [bucket, account])

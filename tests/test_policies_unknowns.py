@@ -14,11 +14,14 @@ from tests.peer_cases import CASES as PEER_CASES
 from tests.policy_helpers import (
     ASG,
     BUCKET,
+    BUCKET_LOGGING,
     BUCKET_POLICY,
     IAM_POLICY,
     INSTANCE,
     KEY_ARN,
+    LISTENER_RULE,
     PROD_CONFIG,
+    PUBLIC_ACCESS_BLOCKED,
     RDS_INSTANCE,
     SG,
     TAGS,
@@ -50,8 +53,6 @@ from tests.test_policies_network import CASES as NETWORK_CASES
 from tests.test_policies_sizing import CASES as SIZING_CASES
 
 SUBNET = "aws:ec2/subnet:Subnet"
-BUCKET_LOGGING = "aws:s3/bucketLogging:BucketLogging"
-LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
 
 # --- Targeted cases for rules that read nested or JSON values --------------------------------
 
@@ -268,7 +269,7 @@ def linked_sets():
         resource(
             "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock",
             "pab",
-            dict.fromkeys(("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"), True),
+            {**PUBLIC_ACCESS_BLOCKED},
         ),
     ]
     alb_logs = log_bucket_set("snowplow-test-elb", name="alb-logs")
