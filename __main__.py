@@ -32,15 +32,7 @@ iglu_cfg, postgres_cfg = cfg.iglu.server, cfg.destinations.postgres
 network_plan = plan_network(cfg.network)
 instances = {
     app: describe_instance_type(f"snowplow:{key}.size.instanceType", size.instance_type)
-    for app, key, size, enabled in (
-        ("collector", "collector", cfg.collector.size, True),
-        ("enrich", "enrich", cfg.enrich.size, True),
-        ("loader-enriched", "loaders.enriched", cfg.loaders.enriched.size, True),
-        ("loader-bad", "loaders.bad", cfg.loaders.bad.size, True),
-        ("iglu-server", "iglu.server", iglu_cfg.size, iglu_cfg.enabled),
-        ("postgres-loader", "destinations.postgres", postgres_cfg.size, postgres_cfg.enabled),
-    )
-    if enabled
+    for app, key, size in cfg.app_sizes()
 }
 
 ctx = StackContext(

@@ -134,13 +134,7 @@ def _stack_azs(deployment: Deployment, clients: aws.Clients) -> list[str]:
 
 def instance_types(deployment: Deployment) -> dict[str, str]:
     """Config key -> EC2 instance type, for every app the stack runs."""
-    cfg = deployment.config
-    return {
-        "snowplow:collector.size.instanceType": cfg.collector.size.instance_type,
-        "snowplow:enrich.size.instanceType": cfg.enrich.size.instance_type,
-        "snowplow:loaders.enriched.size.instanceType": cfg.loaders.enriched.size.instance_type,
-        "snowplow:loaders.bad.size.instanceType": cfg.loaders.bad.size.instance_type,
-    }
+    return {f"snowplow:{key}.size.instanceType": size.instance_type for _, key, size in deployment.config.app_sizes()}
 
 
 def check_instance_types(deployment: Deployment, clients: aws.Clients) -> Result:

@@ -10,7 +10,14 @@ from pydantic import (
     field_validator,
 )
 
-from stack_config.apps import CollectorConfig, EnrichConfig, LakeConfig, LoadersConfig, OperationsConfig
+from stack_config.apps import (
+    CollectorConfig,
+    EnrichConfig,
+    LakeConfig,
+    LoadersConfig,
+    OperationsConfig,
+    ServiceSize,
+)
 from stack_config.base import ConfigModel, matching
 from stack_config.destinations import DestinationsConfig, destination_problems
 from stack_config.enrichments import SecretArn
@@ -112,6 +119,23 @@ class StackConfig(ConfigModel):
     @property
     def protect_data(self) -> bool:
         return self.environment == "prod"
+
+    def app_sizes(self) -> list[tuple[str, str, ServiceSize]]:
+        """(app, config key, size) of every app this stack runs: the event path and each enabled feature."""
+        apps = [
+            ("collector", "collector", self.collector.size, True),
+            ("enrich", "enrich", self.enrich.size, True),
+            ("loader-enriched", "loaders.enriched", self.loaders.enriched.size, True),
+            ("loader-bad", "loaders.bad", self.loaders.bad.size, True),
+            ("iglu-server", "iglu.server", self.iglu.server.size, self.iglu.server.enabled),
+            (
+                "postgres-loader",
+                "destinations.postgres",
+                self.destinations.postgres.size,
+                self.destinations.postgres.enabled,
+            ),
+        ]
+        return [(app, key, size) for app, key, size, enabled in apps if enabled]
 
 
 def consistency_problems(config: StackConfig) -> list[str]:

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from offline.engine import StackFile, stack_deployment
 from ops import aws as ops_aws
 from ops import preflight
 from stack_config.model import StackConfig
@@ -118,6 +119,16 @@ def test_instance_type_missing_in_an_az_names_the_key(aws, tmp_path, capsys):
     (line,) = lines(out, "FAIL  instance types")
     assert "snowplow:enrich.size.instanceType a1.large is not offered in " in line
     assert all(az in line for az in azs - offered)
+
+
+def test_every_app_the_stack_runs_has_its_instance_type_checked(tmp_path):
+    iglu = {"server": {"enabled": True, "size": {"instanceType": "t3a.micro"}}}
+    postgres = {"postgres": {"enabled": True, "size": {"instanceType": "m7g.medium"}}}
+    path = write_stack(tmp_path, "apps", {**BASE, "snowplow:iglu": iglu, "snowplow:destinations": postgres})
+    wanted = preflight.instance_types(stack_deployment(StackFile.read(path)))
+    assert wanted["snowplow:iglu.server.size.instanceType"] == "t3a.micro"
+    assert wanted["snowplow:destinations.postgres.size.instanceType"] == "m7g.medium"
+    assert len(wanted) == 6
 
 
 def test_region_not_enabled(aws, tmp_path, capsys):
