@@ -128,14 +128,22 @@ def stack_deployment(stack_file: StackFile, project_dir: Path = PROJECT_DIR) -> 
     """A stack file's `snowplow:` config and `aws:region`, decoded and validated by the program's own parser.
 
     For tools that use a stack without running the program (preflight, schema publishing); raises ConfigError.
+    Like `stack_config.load()`: the region falls back to AWS_REGION / AWS_DEFAULT_REGION, secret keys stay masked.
     """
     raw = {
         key.removeprefix("snowplow:"): decode_config_value(value)
         for key, value in stack_file.config.items()
         if key.startswith("snowplow:")
     }
-    region = decode_config_value(stack_file.config.get("aws:region"))
-    return parse(raw, region, project_name(project_dir), stack_file.stack)
+    region, source = resolve_region(decode_config_value(stack_file.config.get("aws:region")))
+    return parse(
+        raw,
+        region,
+        project_name(project_dir),
+        stack_file.stack,
+        region_source=source,
+        secret_keys=frozenset(k.removeprefix("snowplow:") for k in stack_file.secret_keys if k.startswith("snowplow:")),
+    )
 
 
 def default_mocks(stack_file: StackFile) -> SnowplowMocks:

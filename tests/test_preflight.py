@@ -289,3 +289,11 @@ def test_secrets_can_be_checked_without_reading_values(aws, tmp_path, capsys):
     path = write_stack(tmp_path, "test", {**BASE, **iglu_with_key(arn)})
     assert preflight.main(["--config", str(path), "--no-secret-values"]) == preflight.EXIT_OK
     assert "PASS  secret                 snowplow/iglu-read-key exists (" in capsys.readouterr().out
+
+
+def test_stack_file_without_a_region_uses_aws_region_like_the_program(tmp_path, monkeypatch):
+    config = {k: v for k, v in BASE.items() if k != "aws:region"}
+    path = write_stack(tmp_path, "noregion", config)
+    monkeypatch.setenv("AWS_REGION", "eu-central-1")
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    assert stack_deployment(StackFile.read(path)).region == "eu-central-1"
