@@ -17,7 +17,7 @@ SCHEMA_ARGS := $(if $(SCHEMAS),--schemas $(SCHEMAS),) $(if $(URL),--url $(URL),)
 SMOKE_SOURCE := $(if $(OUTPUTS),--outputs $(OUTPUTS),--stack $(STACK))
 STACK_SOURCE := $(if $(CONFIG),--config $(CONFIG),--stack $(STACK))
 
-.PHONY: venv preview test lint clean smoke preflight publish-schemas lint-schemas
+.PHONY: venv preview test lint clean smoke preflight publish-schemas lint-schemas bench
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
 	@echo "== setting up $(VENV) (first run: one to two minutes; each package is listed as it installs)"
@@ -54,6 +54,11 @@ publish-schemas: $(STAMP)
 
 lint-schemas: $(STAMP)
 	$(PY) -m tools.publish_schemas --lint-only $(SCHEMA_ARGS)
+
+# Benchmarks (never part of `make test`): preview vs the SDK's floor, and the policy pack's throughput.
+bench: $(STAMP)
+	$(PY) -m bench.preview $(or $(REPEATS),5)
+	$(PY) -m bench.policy_pack $(or $(REPEATS),5)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -5,6 +5,7 @@ import json
 import logging
 import runpy
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -189,7 +190,20 @@ def run_program(
     mocks: SnowplowMocks | None = None,
 ) -> ProgramRun:
     """Execute `__main__.py` against mocks; raises what the program raises."""
-    project = project_name(project_dir)
+    if str(project_dir) not in sys.path:
+        sys.path.insert(0, str(project_dir))
+    return run_function(
+        stack_file,
+        lambda: runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__"),
+        project_name(project_dir),
+        mocks,
+    )
+
+
+def run_function(
+    stack_file: StackFile, program: Callable[[], Any], project: str, mocks: SnowplowMocks | None = None
+) -> ProgramRun:
+    """Run `program` as a Pulumi program of `project` under mocks, capturing every registration."""
     mocks = mocks or default_mocks(stack_file)
     monitor = CapturingMonitor(mocks)
     warnings = _WarningLog()
@@ -200,10 +214,7 @@ def run_program(
         mocks, project=project, stack=stack_file.stack, preview=False, monitor=monitor, logger=warnings.logger
     )
     runtime_settings.SETTINGS.outputs.clear()
-
-    if str(project_dir) not in sys.path:
-        sys.path.insert(0, str(project_dir))
-    _sync_await(run_pulumi_func(lambda: runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")))
+    _sync_await(run_pulumi_func(program))
     outputs, secret = _resolve_outputs(runtime_settings.get_root_resource().outputs)
     # Registration order depends on the event loop; a sorted plan diffs cleanly between runs.
     resources = sorted(monitor.registrations, key=lambda r: (r["parent"] is not None, r["urn"]))

@@ -23,6 +23,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -219,10 +220,40 @@ class PolicyPackProcess:
         self._stderr = None
         self._info: analyzer_pb2.AnalyzerInfo | None = None
         self._configured: tuple[str, dict] | None = None
+        self._warm_up: threading.Thread | None = None
+        self._warm_up_error: BaseException | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
 
+    def warm_up(self, config: pathlib.Path | dict | None = None) -> PolicyPackProcess:
+        """Start the pack and send `config` in the background; the next call on this object waits for it.
+
+        A preview starts the pack while the program runs, so the pack's own start costs no wall time.
+        """
+
+        def work() -> None:
+            try:
+                self.start()
+                self.configure(config)
+            except BaseException as err:  # re-raised in the caller's thread by _await_warm_up
+                self._warm_up_error = err
+
+        self._warm_up = threading.Thread(target=work, name="policy-pack-warm-up", daemon=True)
+        self._warm_up.start()
+        return self
+
+    def _await_warm_up(self) -> None:
+        thread = self._warm_up
+        if thread is None or thread is threading.current_thread():
+            return
+        thread.join()
+        self._warm_up = None
+        error, self._warm_up_error = self._warm_up_error, None
+        if error is not None:
+            raise error
+
     def start(self) -> PolicyPackProcess:
+        self._await_warm_up()
         if self._process is not None:
             return self
         started = time.perf_counter()
@@ -298,6 +329,10 @@ class PolicyPackProcess:
 
     def close(self) -> None:
         """Stop the pack: SIGINT (PolicyPack stops its server), then kill after a grace period."""
+        try:
+            self._await_warm_up()
+        except BaseException:  # closing anyway; whoever needed the pack has seen the error already
+            pass
         self._configured = None
         if self._channel is not None:
             self._channel.close()
@@ -349,6 +384,7 @@ class PolicyPackProcess:
 
     def configure(self, config: pathlib.Path | dict | None = None) -> dict[str, tuple[str, dict]]:
         """Send the complete config (skipped when it is the one the pack already has)."""
+        self._await_warm_up()
         key = _config_key(config)
         if self._configured is not None and self._configured[0] == key:
             return self._configured[1]
@@ -373,12 +409,22 @@ class PolicyPackProcess:
     def analyze_resources(self, resources: list[dict]) -> tuple[list[dict], list[dict]]:
         """Analyze each custom resource (already configured); (violations, notApplicable)."""
         by_urn = {r["urn"]: r for r in resources}
+        self.start()
+        # All requests in flight at once, as the CLI analyzes resources while it plans them: the pack works
+        # on one while this process encodes the next. Results are read back in plan order.
+        pending = [
+            (resource["urn"], self._stub.Analyze.future(_analyze_request(resource, by_urn)))
+            for resource in resources
+            if resource.get("custom", True)
+        ]
         violations, not_applicable = [], []
-        for resource in resources:
-            if resource.get("custom", True):
-                response = self._call("Analyze", _analyze_request(resource, by_urn))
-                violations += [_violation(d, resource["urn"]) for d in response.diagnostics]
-                not_applicable += [_not_applicable(n, resource["urn"]) for n in response.not_applicable]
+        for urn, future in pending:
+            try:
+                response = future.result()
+            except grpc.RpcError as err:
+                raise PolicyPackError(f"Analyze failed: {err.code().name}: {err.details()}") from err
+            violations += [_violation(d, urn) for d in response.diagnostics]
+            not_applicable += [_not_applicable(n, urn) for n in response.not_applicable]
         return violations, not_applicable
 
     def analyze_stack(self, resources: list[dict]) -> tuple[list[dict], list[dict]]:
@@ -393,6 +439,7 @@ class PolicyPackProcess:
 
     def run(self, resources: list[dict], config: pathlib.Path | dict | None = None) -> dict:
         """Configure, Analyze every custom resource, AnalyzeStack once; returns the report dict."""
+        self._await_warm_up()
         self.configure(config)
         violations, not_applicable = self.analyze_resources(resources)
         stack_violations, stack_not_applicable = self.analyze_stack(resources)

@@ -4,6 +4,8 @@ Exit codes: 0 ok, 1 invalid stack config, 2 a mandatory policy violation.
 """
 
 import argparse
+import contextlib
+import gc
 import json
 import sys
 import time
@@ -11,9 +13,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from offline.engine import MASK, PROJECT_DIR, ProgramRun, StackFile, run_program
+from offline.engine import MASK, PROJECT_DIR, ProgramRun, StackFile, project_name, run_program
 from offline.policy import DEFAULT_PACK_DIR as PACK_DIR
-from offline.policy import format_violations, mandatory_violations, run_policy_pack
+from offline.policy import PolicyPackProcess, format_violations, mandatory_violations
 
 EXIT_OK, EXIT_CONFIG, EXIT_POLICY = 0, 1, 2
 
@@ -128,12 +130,33 @@ def main(argv: list[str] | None = None) -> int:
 
     from stack_config import ConfigError
 
-    try:
-        run = run_program(stack_file)
-    except ConfigError as err:
-        print(f"error: {path.name}: {err}", file=sys.stderr)
-        return EXIT_CONFIG
+    policy_config = policy_config_for(stack_file, args.policy_config)
+    with PolicyPackProcess(stack=stack_file.stack, project=project_name()) as pack:
+        if not args.no_policy:
+            pack.warm_up(policy_config)  # the pack starts on the other core while the program runs
+        try:
+            with fewer_collections():
+                run = run_program(stack_file)
+        except ConfigError as err:
+            print(f"error: {path.name}: {err}", file=sys.stderr)
+            return EXIT_CONFIG
+        return report(run, args, pack, policy_config, started)
 
+
+@contextlib.contextmanager
+def fewer_collections():
+    """Collect the young generation 20x less often while the program runs: a preview allocates a few hundred MB
+    of short-lived objects at most, and the default thresholds spent ~0.4 s of a prod preview collecting."""
+    threshold = gc.get_threshold()
+    gc.set_threshold(threshold[0] * 20, *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+
+
+def report(run: ProgramRun, args: argparse.Namespace, pack: PolicyPackProcess, policy_config, started: float) -> int:
+    """Print the plan, run the pack over it, write the requested files; the preview's exit code."""
     for warning in run.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print("\n".join(tree_lines(run)))
@@ -144,13 +167,11 @@ def main(argv: list[str] | None = None) -> int:
     document = plan_document(run)
     exit_code = EXIT_OK
     if not args.no_policy:
-        report = run_policy_pack(
-            run.resources, run.stack, run.project, policy_config_for(stack_file, args.policy_config)
-        )
+        verdict = pack.run(run.resources, policy_config)
         print()
-        print(format_violations(report))
-        document["policy"] = {k: report[k] for k in ("pack", "version", "violations")}
-        if mandatory_violations(report):
+        print(format_violations(verdict))
+        document["policy"] = {k: verdict[k] for k in ("pack", "version", "violations")}
+        if mandatory_violations(verdict):
             exit_code = EXIT_POLICY
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

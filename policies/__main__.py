@@ -2,12 +2,14 @@
 
 import snowplow_data_protection
 import snowplow_encryption
+import snowplow_fast_analyzer
 import snowplow_iam
 import snowplow_network
 import snowplow_sizing
 import snowplow_tagging
 from pulumi_policy import EnforcementLevel, PolicyPack
 
+snowplow_fast_analyzer.install()  # same verdicts, each resource converted once (stock path on other versions)
 PolicyPack(
     name="snowplow-guardrails",
     description="Security, sizing, data-protection and tagging guard rails for the Snowplow pipeline on AWS.",

@@ -1,6 +1,7 @@
 """Network exposure and host hardening: security groups, IMDSv2, public IPs, public databases, S3 access,
 load balancer hardening, secrets in user data and SSM."""
 
+import functools
 import ipaddress
 import re
 
@@ -103,6 +104,11 @@ def _public_part(network) -> list:
 
 def public_addresses(cidrs) -> dict:
     """{4: n, 6: n}: how many internet addresses the union of `cidrs` spans (unparseable entries are ignored)."""
+    return dict(_public_addresses(tuple(str(c) for c in cidrs)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _public_addresses(cidrs: tuple) -> dict:
     networks = {4: [], 6: []}
     for cidr in cidrs:
         try:
@@ -420,9 +426,9 @@ def _is_literal_credential(value: str, min_length: int) -> bool:
 
 def credential_findings(text: str, patterns: list, min_length: int) -> list:
     """(line number, what) for every line of `text` that writes out a credential (never the value itself)."""
-    found = []
+    found, compiled = [], [re.compile(p) for p in patterns]
     for number, line in enumerate(text.splitlines(), start=1):
-        what = next((f"credential pattern #{i + 1}" for i, p in enumerate(patterns) if re.search(p, line)), None)
+        what = next((f"credential pattern #{i + 1}" for i, p in enumerate(compiled) if p.search(line)), None)
         for label, regex in (("a secret-named setting", _ASSIGNMENT), ("a credential option", _OPTION)):
             match = regex.search(line)
             if what is None and match and _is_literal_credential(_first_value(match.group("value")), min_length):

@@ -295,6 +295,27 @@ def test_pack_start_failure_is_reported_and_cleaned_up(tmp_path):
     assert not process.running
 
 
+def test_a_warmed_up_pack_gives_the_cold_verdict(tmp_path):
+    """`make preview` starts the pack while the program runs; the report is the one a cold start gives."""
+    config = {"kinesis-stream-require-kms": {"enforcementLevel": "mandatory"}}
+    resources = [good_stream(encryptionType="NONE", tags=None)]
+    with PolicyPackProcess(stack=STACK, project=PROJECT) as cold:
+        expected = cold.run(resources, config)
+    with PolicyPackProcess(stack=STACK, project=PROJECT).warm_up(config) as warm:
+        assert warm.run(resources, config) == expected
+    assert any(v["enforcementLevel"] == "mandatory" for v in expected["violations"])
+
+
+def test_a_pack_that_fails_while_warming_up_fails_the_run(tmp_path):
+    (tmp_path / "PulumiPolicy.yaml").write_text("runtime: python\nversion: 0.0.1\n")
+    (tmp_path / "__main__.py").write_text('raise RuntimeError("boom while warming up")\n')
+    process = PolicyPackProcess(tmp_path).warm_up()
+    with pytest.raises(PolicyPackError, match="boom while warming up"):
+        process.run([good_stream()])
+    process.close()
+    assert not process.running
+
+
 def test_crashing_policy_surfaces_as_error(tmp_path):
     (tmp_path / "PulumiPolicy.yaml").write_text("runtime: python\nversion: 0.0.1\n")
     (tmp_path / "__main__.py").write_text(
