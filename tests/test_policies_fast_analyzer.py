@@ -21,6 +21,12 @@ from pulumi_policy.policy import EnforcementLevel, _PolicyAnalyzerServicer  # no
 MODULES = ("snowplow_encryption", "snowplow_network", "snowplow_iam", "snowplow_sizing", "snowplow_data_protection")
 
 
+@pytest.fixture(autouse=True)
+def _switch_unset(monkeypatch):
+    """These tests choose the servicer themselves, also when the suite runs with SNOWPLOW_POLICY_STOCK=1."""
+    monkeypatch.delenv(fast.STOCK_SWITCH, raising=False)
+
+
 @pytest.fixture
 def stock_methods():
     yield dict(fast._STOCK_METHODS)
