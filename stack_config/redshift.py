@@ -8,7 +8,7 @@ the stack for `serverless`.
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from stack_config.apps import Cidr, ConsumerConfig
 from stack_config.base import ConfigModel, matching
@@ -76,12 +76,19 @@ class ExistingWorkgroup(ExistingTarget):
 
 
 class ServerlessWarehouse(ConfigModel):
-    """A Redshift Serverless namespace and workgroup created here; capacity in RPUs (multiples of 8)."""
+    """A Redshift Serverless namespace and workgroup created here; capacity in RPUs (4, or multiples of 8)."""
 
     database: Identifier = "snowplow"
     admin_username: Identifier = "snowplow_admin"
-    base_capacity: int = Field(8, ge=8, le=1024, multiple_of=8)
-    max_capacity: int | None = Field(None, ge=8, le=5632, multiple_of=8)
+    base_capacity: int = Field(8, ge=4, le=1024)
+    max_capacity: int | None = Field(None, ge=4, le=5632)
+
+    @field_validator("base_capacity", "max_capacity")
+    @classmethod
+    def _rpus(cls, value):
+        if value is not None and value != 4 and value % 8:
+            raise ValueError(f"must be 4 or a multiple of 8 RPUs (got {value})")
+        return value
 
     @model_validator(mode="after")
     def _capacity(self):

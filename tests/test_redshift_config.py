@@ -111,8 +111,9 @@ def test_existing_cluster_needs_no_third_az():
 @pytest.mark.parametrize(
     "serverless,key,allowed",
     [
-        ({"baseCapacity": 12}, "baseCapacity", "multiple of 8"),
-        ({"baseCapacity": 0}, "baseCapacity", "greater than or equal to 8"),
+        ({"baseCapacity": 12}, "baseCapacity", "must be 4 or a multiple of 8 RPUs (got 12)"),
+        ({"baseCapacity": 2}, "baseCapacity", "greater than or equal to 4"),
+        ({"maxCapacity": 20}, "maxCapacity", "must be 4 or a multiple of 8"),
         ({"baseCapacity": 32, "maxCapacity": 16}, "", "must not be below baseCapacity (32)"),
         ({"database": "Snow-Plow"}, "database", "lowercase Redshift identifier"),
     ],
