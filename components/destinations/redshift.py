@@ -39,6 +39,8 @@ from components.platform.streams import StreamInfo
 from stack_config.apps import OperationsConfig
 from stack_config.redshift import RedshiftDestination as RedshiftConfig
 
+# Both images build with sbt-snowplow-release's SnowplowDockerPlugin like Enrich and the S3 Loader, so they run
+# as the Ec2Service default container user (SNOWPLOW_IMAGE_UID).
 TRANSFORMER = "redshift-transformer"
 LOADER = "redshift-loader"
 TRANSFORMED_PREFIX = "transformed/"
