@@ -14,6 +14,7 @@ from components.destinations import redshift as redshift_module
 from components.destinations.redshift_loader_config import RedshiftConnection, render_loader_config
 from components.destinations.redshift_transformer_config import render_transformer_config
 from offline.engine import StackFile, run_program
+from offline.preview import render_app_files
 from tests.conftest import BASE, ROOT, of_type, write_stack
 from tests.test_iglu_postgres_stack import PLACEHOLDER, files_of, generated_secret_values, named, policy
 
@@ -107,6 +108,14 @@ def test_loader_takes_the_same_queue_and_logs_in_with_its_secret(full):
     assert named(full, NAMESPACE, "redshift-serverless-namespace")["inputs"]["iamRoles"] == [storage["roleArn"]]
     assert storage["jdbc"] == {"ssl": True, "sslMode": "verify-full"}
     assert storage["maxError"] == 0
+
+
+def test_render_writes_both_configs_and_their_resolver(full, tmp_path):
+    written = {str(p.relative_to(tmp_path)) for p in render_app_files(full, tmp_path)}
+    for app, config in (("redshift-transformer", "transformer.hocon"), ("redshift-loader", "redshift-loader.hocon")):
+        assert {f"{app}/{config}", f"{app}/iglu_resolver.json", f"{app}/manifest.sha256"} <= written
+    resolver = json.loads((tmp_path / "redshift-loader" / "iglu_resolver.json").read_text())
+    assert resolver["schema"].startswith("iglu:com.snowplowanalytics.iglu/resolver-config/jsonschema/1-0-")
 
 
 def test_no_secret_value_in_any_rendered_file(full):
