@@ -1,5 +1,7 @@
 """Snowplow pipeline on AWS: config -> network -> keys -> storage -> streams -> schema registry (Iglu Server and
-its database) -> collector -> enrich -> lake loaders -> destinations (PostgreSQL)."""
+its database) -> collector -> enrich -> lake loaders -> destinations (PostgreSQL, Redshift)."""
+
+import json
 
 import pulumi
 import pulumi_aws as aws
@@ -15,6 +17,7 @@ from components.apps.iglu_server import IgluServer, IgluServerArgs
 from components.context import StackContext, stack_tags
 from components.destinations.postgres import EVENTS_DATABASE, LOADER_ROLE, PostgresDestination, PostgresDestinationArgs
 from components.destinations.postgres_loader_config import EVENTS_SCHEMA
+from components.destinations.redshift import RedshiftDestination, RedshiftDestinationArgs
 from components.platform.database import PostgresDatabase, PostgresDatabaseArgs
 from components.platform.keys import Keys, KeysArgs
 from components.platform.load_balancer import AllowedSource
@@ -206,6 +209,54 @@ if postgres_cfg.enabled:
         ),
     )
 
+# Redshift: the RDB transformer shreds the enriched stream into the lake, the RDB loader has Redshift COPY it.
+redshift = None
+if cfg.destinations.redshift.enabled:
+    redshift = RedshiftDestination(
+        "redshift",
+        RedshiftDestinationArgs(
+            context=ctx,
+            config=cfg.destinations.redshift,
+            operations=cfg.operations,
+            transformer_instance=instances["redshift-transformer"],
+            loader_instance=instances["redshift-loader"],
+            placement=private,
+            enriched=streams["enriched"],
+            failures=streams["bad2"],
+            lake_bucket=storage.lake.bucket_name,
+            lake_bucket_arn=storage.lake.bucket_arn,
+            resolver=pulumi.Output.from_input(resolver).apply(lambda r: json.dumps(r, indent=2) + "\n"),
+            resolver_secret_arns=resolver_secrets,
+        ),
+    )
+    if iglu is not None:
+        iglu.reachable_from("redshift-transformer", redshift.transformer.service.security_group_id)
+        iglu.reachable_from("redshift-loader", redshift.loader.service.security_group_id)
+    pulumi.export(
+        "redshift_destination",
+        pulumi.Output.all(
+            redshift.connection,
+            redshift.queue_name,
+            redshift.loader.service.security_group_id,
+            redshift.transformed_uri,
+        ).apply(
+            lambda v: {
+                "host": v[0].host,
+                "port": v[0].port,
+                "database": v[0].database,
+                "schema": v[0].schema,
+                "username": v[0].username,
+                "passwordSecretArn": v[0].password_secret_arn,
+                "copyRoleArn": v[0].copy_role_arn,
+                "queueName": v[1],
+                "loaderSecurityGroupId": v[2],
+                "transformedUri": v[3],
+            }
+        ),
+    )
+    if redshift.warehouse is not None:
+        pulumi.export("redshift_admin_secret_arn", redshift.warehouse.admin_secret_arn)
+
 # The S3 and DynamoDB gateway endpoints admit only what the stack's instances use.
 network.restrict_gateway_endpoints(
     GatewayAccess(
@@ -218,6 +269,7 @@ network.restrict_gateway_endpoints(
             enrich.lease_table_arn,
             *(loader.lease_table_arn for loader in loaders.values()),
             *([postgres.lease_table_arn] if postgres is not None else []),
+            *([redshift.lease_table_arn] if redshift is not None else []),
         ],
         table_actions=KCL_LEASE_TABLE_ACTIONS,
     )

@@ -48,6 +48,8 @@ _ARNS: dict[str, tuple[str, str, str]] = {
     "aws:autoscaling/group:Group": ("autoscaling", "autoScalingGroup:{uuid}:autoScalingGroupName/{name}", "name"),
     "aws:autoscaling/policy:Policy": ("autoscaling", "scalingPolicy:{uuid}:autoScalingGroupName/{name}", "name"),
     "aws:rds/instance:Instance": ("rds", "db:{name}", "name"),
+    "aws:redshiftserverless/namespace:Namespace": ("redshift-serverless", "namespace/{uuid}", "name"),
+    "aws:redshiftserverless/workgroup:Workgroup": ("redshift-serverless", "workgroup/{uuid}", "name"),
 }
 _GLOBAL_SERVICES = {"iam", "s3"}
 # Physical-name inputs per type (the rest fall back to `name`, then a Pulumi-style suffixed name).
@@ -55,6 +57,8 @@ _NAME_INPUTS = {
     "aws:autoscaling/group:Group": "name",
     "aws:iam/instanceProfile:InstanceProfile": "name",
     "aws:rds/instance:Instance": "identifier",
+    "aws:redshiftserverless/namespace:Namespace": "namespaceName",
+    "aws:redshiftserverless/workgroup:Workgroup": "workgroupName",
 }
 
 
@@ -305,6 +309,15 @@ class SnowplowMocks(pulumi.runtime.Mocks):
         return {"address": host, "endpoint": f"{host}:{outputs.get('port', 5432)}", "resourceId": f"db-{seed[:26]}"}
 
     # pulumi-random: deterministic stand-ins (the engine masks them as secrets where the provider does)
+    def _outputs_Namespace(self, args, outputs, seed):
+        if args.typ != "aws:redshiftserverless/namespace:Namespace" or not args.inputs.get("manageAdminPassword"):
+            return {}
+        # Redshift names the secret it manages after the namespace: redshift!<namespace>-<admin user>
+        admin = args.inputs.get("adminUsername", "admin")
+        admin = admin.get("value", admin) if isinstance(admin, dict) else admin  # a secret input arrives wrapped
+        name = f"redshift!{outputs['namespaceName']}-{admin}"
+        return {"adminPasswordSecretArn": self._arn("secretsmanager", f"secret:{name}-AbCdEf")}
+
     def _outputs_RandomPassword(self, args, outputs, seed):
         return {"result": f"mock{seed[:36]}", "bcryptHash": f"$2a$10${seed[:53]}"}
 

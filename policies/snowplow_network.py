@@ -485,6 +485,17 @@ def check_redshift_not_public(args, report, cfg):
         report(f"Redshift '{args.name}' is publicly accessible; set publicly_accessible=False.")
 
 
+ENHANCED_VPC_ROUTING_TYPES = sorted(carriers("enhanced_vpc_routing"))
+
+
+def check_redshift_vpc_routing(args, report, cfg):
+    if not is_true(args.props.get("enhancedVpcRouting")):
+        report(
+            f"Redshift '{args.name}' sends COPY and UNLOAD traffic outside the VPC; set enhanced_vpc_routing=True so "
+            "it goes through the VPC's endpoints, endpoint policies and flow logs."
+        )
+
+
 def check_search_domain_in_vpc(args, report, cfg):
     if args.props.get("vpcOptions") is None:
         report(
@@ -700,6 +711,13 @@ POLICIES = [
         REDSHIFT_PUBLIC_TYPES,
         check_redshift_not_public,
         severity=Severity.CRITICAL,
+    ),
+    resource_policy(
+        "redshift-require-enhanced-vpc-routing",
+        "Redshift clusters and serverless workgroups route COPY and UNLOAD traffic through the VPC.",
+        ENHANCED_VPC_ROUTING_TYPES,
+        check_redshift_vpc_routing,
+        severity=Severity.MEDIUM,
     ),
     resource_policy(
         "opensearch-domain-require-vpc",

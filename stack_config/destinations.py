@@ -7,6 +7,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from stack_config.apps import ConsumerConfig
 from stack_config.base import ConfigModel, environment_default
 from stack_config.database import DatabaseInstance
+from stack_config.redshift import RedshiftDestination, redshift_problems
 from stack_config.sizes import PostgresLoaderSize
 
 
@@ -45,11 +46,12 @@ class PostgresDestination(ConsumerConfig):
 
 class DestinationsConfig(ConfigModel):
     postgres: PostgresDestination = Field(default={}, validate_default=True)
+    redshift: RedshiftDestination = Field(default={}, validate_default=True)
 
 
 def destination_problems(config) -> list[str]:
     """Rules between `destinations` and the rest of the stack; each names both keys."""
-    problems = []
+    problems = redshift_problems(config)
     postgres = config.destinations.postgres
     if not postgres.enabled:
         return problems

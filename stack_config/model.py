@@ -134,6 +134,16 @@ class StackConfig(ConfigModel):
                 self.destinations.postgres.size,
                 self.destinations.postgres.enabled,
             ),
+            *(
+                (
+                    f"redshift-{part}",
+                    f"destinations.redshift.{part}",
+                    getattr(self.destinations.redshift, part).size,
+                    True,
+                )
+                for part in ("transformer", "loader")
+                if self.destinations.redshift.enabled
+            ),
         ]
         return [(app, key, size) for app, key, size, enabled in apps if enabled]
 

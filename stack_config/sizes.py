@@ -2,6 +2,8 @@
 
 from typing import ClassVar
 
+from pydantic import model_validator
+
 from stack_config.apps import ServiceSize
 
 Defaults = tuple[str, int, int]  # instance type, min and max instances
@@ -26,3 +28,31 @@ class IgluServerSize(FeatureSize):
 class PostgresLoaderSize(FeatureSize):
     dev = ("t3a.small", 1, 1)
     prod = ("t3a.medium", 1, 1)
+
+
+class SingleInstanceSize(FeatureSize):
+    """An app that runs as exactly one instance: only its instance type may change."""
+
+    why_single: ClassVar[str]
+
+    @model_validator(mode="after")
+    def _exactly_one(self):
+        if (self.min_size, self.max_size) != (1, 1):
+            raise ValueError(
+                f"minSize and maxSize must be 1 (got {self.min_size} and {self.max_size}): {self.why_single}"
+            )
+        return self
+
+
+class RedshiftTransformerSize(SingleInstanceSize):
+    dev = ("t3a.small", 1, 1)
+    prod = ("t3a.large", 1, 1)
+    why_single = (
+        "Snowplow runs one RDB transformer per queue; a second one would write and announce the same time windows again"
+    )
+
+
+class RedshiftLoaderSize(SingleInstanceSize):
+    dev = ("t3a.small", 1, 1)
+    prod = ("t3a.small", 1, 1)
+    why_single = "Snowplow runs one RDB loader per warehouse; it loads one batch at a time from the FIFO queue"

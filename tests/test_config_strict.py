@@ -48,7 +48,21 @@ EXAMPLES = {
     "vendorPrefixes[]": "com.acme",
     "host": "crm.cluster-abc.eu-west-1.rds.amazonaws.com",
     "instanceClass": "db.t4g.small",
+    "copyRoleArn": "arn:aws:iam::123456789012:role/redshift-copy",
+    "securityGroupId": "sg-0123456789abcdef0",
+    "username": "snowplow_loader",
+    "adminUsername": "snowplow_admin",
 }
+# Keys whose last segment names something else elsewhere (a Redshift database is not an enrichment's file).
+PATH_EXAMPLES = {
+    **{f"destinations.redshift.{target}.database": "snowplow" for target in ("cluster", "workgroup", "serverless")},
+    "destinations.redshift.schema": "atomic",
+    "destinations.redshift.workgroup.name": "analytics",
+}
+
+
+def example(path: str) -> str | None:
+    return PATH_EXAMPLES.get(path, EXAMPLES.get(path.rsplit(".", 1)[-1]))
 
 
 def pattern_checked(annotation, path: str = "") -> typing.Iterator[tuple[str, object]]:
@@ -82,14 +96,14 @@ PATTERN_KEYS = sorted(set(pattern_checked(StackConfig)), key=lambda item: item[0
 
 def test_the_pattern_catalogue_covers_every_pattern_checked_key():
     assert len(PATTERN_KEYS) >= 40
-    missing = [path for path, _ in PATTERN_KEYS if path.rsplit(".", 1)[-1] not in EXAMPLES]
+    missing = [path for path, _ in PATTERN_KEYS if example(path) is None]
     assert missing == []
 
 
 @pytest.mark.parametrize("path,annotation", PATTERN_KEYS, ids=[p for p, _ in PATTERN_KEYS])
 def test_every_pattern_matches_the_whole_string(path, annotation):
     adapter = TypeAdapter(annotation)
-    good = EXAMPLES[path.rsplit(".", 1)[-1]]
+    good = example(path)
     assert adapter.validate_python(good) == good
     variants = [good + "\n", "\n" + good, good + "\r\n", good + "\x00", good + " ", "\t" + good]
     if any(c.isdigit() for c in good):  # another script's digit is not 0-9

@@ -209,6 +209,10 @@ CASES = {
         resource(REDSHIFT, "rs", {"publiclyAccessible": True, "encrypted": "true"}),
         resource(REDSHIFT, "rs", {"publiclyAccessible": False, "encrypted": "true"}),
     ),
+    "redshift-require-enhanced-vpc-routing": (
+        resource(WORKGROUP, "wg", {"publiclyAccessible": False}),
+        resource(WORKGROUP, "wg", {"publiclyAccessible": False, "enhancedVpcRouting": True}),
+    ),
     "s3-bucket-policy-forbid-public-access": (
         resource(
             BUCKET_POLICY,
@@ -433,6 +437,16 @@ def test_cluster_instance_public_access(pack):
 def test_public_redshift_workgroup(pack):
     assert_violates(
         pack, "redshift-cluster-forbid-public-access", [resource(WORKGROUP, "wg", {"publiclyAccessible": True})]
+    )
+
+
+def test_redshift_cluster_without_enhanced_vpc_routing(pack):
+    cluster = {"publiclyAccessible": False, "encrypted": "true"}
+    assert_violates(pack, "redshift-require-enhanced-vpc-routing", [resource(REDSHIFT, "rs", cluster)])
+    assert_passes(
+        pack,
+        "redshift-require-enhanced-vpc-routing",
+        [resource(REDSHIFT, "rs", {**cluster, "enhancedVpcRouting": True})],
     )
 
 

@@ -5,3 +5,6 @@ ENRICH_IMAGE = "snowplow/snowplow-enrich-kinesis:6.13.1"
 S3_LOADER_IMAGE = "snowplow/snowplow-s3-loader:3.2.0"
 IGLU_SERVER_IMAGE = "snowplow/iglu-server:0.14.2"
 POSTGRES_LOADER_IMAGE = "snowplow/snowplow-postgres-loader:0.3.3"
+# RDB Loader 6.7.2 (Snowplow docs' componentVersions): the transformer and the Redshift loader share a version.
+REDSHIFT_TRANSFORMER_IMAGE = "snowplow/transformer-kinesis:6.7.2"
+REDSHIFT_LOADER_IMAGE = "snowplow/rdb-loader-redshift:6.7.2"
