@@ -8,6 +8,7 @@ from stack_config.apps import ConsumerConfig
 from stack_config.base import ConfigModel, environment_default
 from stack_config.database import DatabaseInstance
 from stack_config.sizes import PostgresLoaderSize
+from stack_config.warehouses import DatabricksDestination, SnowflakeDestination
 
 
 class PostgresInstance(DatabaseInstance):
@@ -45,6 +46,8 @@ class PostgresDestination(ConsumerConfig):
 
 class DestinationsConfig(ConfigModel):
     postgres: PostgresDestination = Field(default={}, validate_default=True)
+    snowflake: SnowflakeDestination = Field(default={}, validate_default=True)
+    databricks: DatabricksDestination = Field(default={}, validate_default=True)
 
 
 def destination_problems(config) -> list[str]:
