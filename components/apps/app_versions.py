@@ -5,3 +5,6 @@ ENRICH_IMAGE = "snowplow/snowplow-enrich-kinesis:6.13.1"
 S3_LOADER_IMAGE = "snowplow/snowplow-s3-loader:3.2.0"
 IGLU_SERVER_IMAGE = "snowplow/iglu-server:0.14.2"
 POSTGRES_LOADER_IMAGE = "snowplow/snowplow-postgres-loader:0.3.3"
+# Snowplow's docs list 0.6.1 and 0.5.0 as current (src/componentVersions.js, 2026-08).
+SNOWFLAKE_LOADER_IMAGE = "snowplow/snowflake-loader-kinesis:0.6.1"
+DATABRICKS_LOADER_IMAGE = "snowplow/databricks-loader-kinesis:0.5.0"
