@@ -19,7 +19,7 @@ from offline.engine import StackFile, run_program
 from offline.preview import plan_document
 from stack_config import ConfigError, parse
 from stack_config.secrecy import UNDECRYPTED
-from tests.conftest import ROOT, of_type
+from tests.conftest import BASE, ROOT, of_type, write_stack
 
 FULL = ROOT / "tests" / "stacks" / "Pulumi.full.yaml"
 PLACEHOLDER = re.compile(r"\{\{resolve:secretsmanager:([^}]+)\}\}")
@@ -360,3 +360,38 @@ def test_a_decrypted_key_reaches_only_its_secret_version(tmp_path):
     for template in of_type(run, "aws:ec2/launchTemplate:LaunchTemplate"):
         assert "testonlyBODY" not in base64.b64decode(template["inputs"]["userData"]).decode()
     assert all("testonlyBODY" not in text for text in files_of(run, "snowflake-loader").values())
+
+
+def test_dev_stack_with_values_for_the_passphrase_and_token_and_no_iglu_server(tmp_path):
+    """Snowflake key by ARN with its passphrase as a --secret value; Databricks token as a --secret value;
+    Iglu Central only, so the Databricks loader reads no Iglu key."""
+    secure = {"secure": "v1:bm90LWEtcmVhbC12YWx1ZQ=="}
+    config = {
+        **BASE,
+        "snowplow:destinations": {
+            "snowflake": {**SNOWFLAKE, "privateKeySecretArn": KEY_ARN},
+            "databricks": DATABRICKS,
+        },
+        "snowplow:destinationSecrets": {"snowflakePrivateKeyPassphrase": secure, "databricksToken": secure},
+    }
+    run = run_program(StackFile.read(write_stack(tmp_path, "dev", config)))
+    created = {r["name"]: r for r in of_type(run, "aws:secretsmanager/secret:Secret")}
+    assert {"snowflake-loader-private-key-passphrase", "databricks-loader-token"} <= set(created)
+    assert "snowflake-loader-private-key" not in created
+    assert not created["databricks-loader-token"]["protect"]  # dev: destroyed with the stack
+    passphrase_arn = f"arn:aws:secretsmanager:eu-west-1:123456789012:secret:{created['snowflake-loader-private-key-passphrase']['inputs']['name']}-AbCdEf"
+    assert sorted(statements(run, "snowflake-loader")["ReadReferencedSecrets"]["Resource"]) == sorted(
+        [KEY_ARN, passphrase_arn]
+    )
+    snowflake = files_of(run, "snowflake-loader")["snowflake-loader.hocon"]
+    assert PLACEHOLDER.findall(snowflake) == [KEY_ARN, passphrase_arn]
+    files = files_of(run, "databricks-loader")
+    assert PLACEHOLDER.findall(files["iglu_resolver.json"]) == []
+    (token_arn,) = statements(run, "databricks-loader")["ReadReferencedSecrets"]["Resource"]
+    assert (
+        PLACEHOLDER.findall(files["databricks-loader.hocon"])
+        == [token_arn]
+        == [run.outputs["databricks_destination"]["tokenSecretArn"]]
+    )
+    group = named(run, "aws:autoscaling/group:Group", "snowflake-loader-service-asg")["inputs"]
+    assert (group["minSize"], group["maxSize"]) == (1, 1)
