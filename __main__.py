@@ -1,5 +1,6 @@
 """Snowplow pipeline on AWS: config -> network -> keys -> storage -> streams -> schema registry (Iglu Server and
-its database) -> collector -> enrich -> lake loaders -> destinations (PostgreSQL, Redshift)."""
+its database) -> collector -> enrich -> lake loaders -> destinations (PostgreSQL, Redshift, Snowflake,
+Databricks)."""
 
 import json
 
@@ -15,9 +16,11 @@ from components.apps.iam import KCL_LEASE_TABLE_ACTIONS, s3_object_of_https_url,
 from components.apps.iglu_resolver import OwnServer, render_resolver
 from components.apps.iglu_server import IgluServer, IgluServerArgs
 from components.context import StackContext, stack_tags
+from components.destinations.databricks import DatabricksLoader, DatabricksLoaderArgs
 from components.destinations.postgres import EVENTS_DATABASE, LOADER_ROLE, PostgresDestination, PostgresDestinationArgs
 from components.destinations.postgres_loader_config import EVENTS_SCHEMA
 from components.destinations.redshift import RedshiftDestination, RedshiftDestinationArgs
+from components.destinations.snowflake import SnowflakeLoader, SnowflakeLoaderArgs
 from components.platform.database import PostgresDatabase, PostgresDatabaseArgs
 from components.platform.keys import Keys, KeysArgs
 from components.platform.load_balancer import AllowedSource
@@ -256,6 +259,65 @@ if cfg.destinations.redshift.enabled:
     )
     if redshift.warehouse is not None:
         pulumi.export("redshift_admin_secret_arn", redshift.warehouse.admin_secret_arn)
+# Warehouses fed by Snowplow's streaming loaders, each reading the enriched stream on its own lease table.
+warehouse_loaders = []
+snowflake_cfg, databricks_cfg = cfg.destinations.snowflake, cfg.destinations.databricks
+if snowflake_cfg.enabled:
+    snowflake = SnowflakeLoader(
+        "snowflake-loader",
+        SnowflakeLoaderArgs(
+            context=ctx,
+            config=snowflake_cfg,
+            secrets=cfg.destination_secrets,
+            operations=cfg.operations,
+            instance=instances["snowflake-loader"],
+            placement=private,
+            enriched=streams["enriched"],
+            failures=streams["bad2"],
+        ),
+    )
+    warehouse_loaders.append(snowflake)
+    pulumi.export(
+        "snowflake_destination",
+        {
+            "url": snowflake_cfg.url,
+            "user": snowflake_cfg.user,
+            "role": snowflake_cfg.role,
+            "table": f"{snowflake_cfg.database}.{snowflake_cfg.schema_}.{snowflake_cfg.table}",
+            "privateKeySecretArn": snowflake.private_key_secret_arn,
+        },
+    )
+if databricks_cfg.enabled:
+    databricks = DatabricksLoader(
+        "databricks-loader",
+        DatabricksLoaderArgs(
+            context=ctx,
+            config=databricks_cfg,
+            secrets=cfg.destination_secrets,
+            operations=cfg.operations,
+            instance=instances["databricks-loader"],
+            placement=private,
+            enriched=streams["enriched"],
+            failures=streams["bad2"],
+            resolver=resolver,
+            # The resolver's keys only: enrich's list also holds the enrichments' secrets.
+            resolver_secret_arns=[
+                *sorted(set(cfg.iglu.secret_arns())),
+                *([iglu.endpoint.read_key_secret_arn] if iglu is not None else []),
+            ],
+        ),
+    )
+    warehouse_loaders.append(databricks)
+    if iglu is not None:
+        iglu.reachable_from("databricks-loader", databricks.service.security_group_id)
+    pulumi.export(
+        "databricks_destination",
+        {
+            "host": databricks_cfg.host,
+            "eventsPath": databricks.events_path,
+            "tokenSecretArn": databricks.token_secret_arn,
+        },
+    )
 
 # The S3 and DynamoDB gateway endpoints admit only what the stack's instances use.
 network.restrict_gateway_endpoints(
@@ -270,6 +332,7 @@ network.restrict_gateway_endpoints(
             *(loader.lease_table_arn for loader in loaders.values()),
             *([postgres.lease_table_arn] if postgres is not None else []),
             *([redshift.lease_table_arn] if redshift is not None else []),
+            *(loader.lease_table_arn for loader in warehouse_loaders),
         ],
         table_actions=KCL_LEASE_TABLE_ACTIONS,
     )

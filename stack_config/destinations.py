@@ -9,6 +9,7 @@ from stack_config.base import ConfigModel, environment_default
 from stack_config.database import DatabaseInstance
 from stack_config.redshift import RedshiftDestination, redshift_problems
 from stack_config.sizes import PostgresLoaderSize
+from stack_config.warehouses import DatabricksDestination, SnowflakeDestination
 
 
 class PostgresInstance(DatabaseInstance):
@@ -47,6 +48,8 @@ class PostgresDestination(ConsumerConfig):
 class DestinationsConfig(ConfigModel):
     postgres: PostgresDestination = Field(default={}, validate_default=True)
     redshift: RedshiftDestination = Field(default={}, validate_default=True)
+    snowflake: SnowflakeDestination = Field(default={}, validate_default=True)
+    databricks: DatabricksDestination = Field(default={}, validate_default=True)
 
 
 def destination_problems(config) -> list[str]:

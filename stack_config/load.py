@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 from stack_config.model import StackConfig, consistency_problems
 from stack_config.regions import region_problem, resolve_region
 from stack_config.screening import forgotten_path_problem, text_problem, walk
-from stack_config.secrecy import MASK, SECRET_CAPABLE_KEYS, UNDECRYPTED, Secrecy
+from stack_config.secrecy import MASK, SECRET_CAPABLE_KEYS, SECRET_ONLY_KEYS, UNDECRYPTED, Secrecy
 from stack_config.secret_refs import ALLOWLIST_KEY, KMS_KEYS_KEY, foreign_secret_reasons, place_of, secret_arn_fields
 
 NAMESPACE = "snowplow"
@@ -174,6 +174,14 @@ def _screen(raw: dict[str, Any], secrecy: Secrecy, namespace: str) -> tuple[dict
                 f"{namespace}:{name}: was set with --secret, but its values become plain resource properties "
                 "(names, sizes, CIDRs, tags) that --secret cannot hide; only "
                 f"{', '.join(SECRET_CAPABLE_KEYS)} may be secret: set it without --secret (got {MASK})"
+            )
+            reported.add(key_path(namespace, (name,)))
+            continue
+        if name in SECRET_ONLY_KEYS and name not in secrecy.secret_keys:
+            problems.append(
+                f"{namespace}:{name}: holds credentials, so it is accepted only when set with --secret (a plain value "
+                f"sits readable in the stack file): pulumi config rm {namespace}:{name} && "
+                f"pulumi config set --secret --path {namespace}:{name}.<key> <value> (got {MASK})"
             )
             reported.add(key_path(namespace, (name,)))
             continue

@@ -24,6 +24,7 @@ from stack_config.enrichments import SecretArn
 from stack_config.iglu import IgluConfig
 from stack_config.iglu_server import iglu_server_problems
 from stack_config.platform import NetworkConfig, StreamsConfig
+from stack_config.warehouses import DestinationSecrets, warehouse_problems
 
 LICENSE_URL = "https://docs.snowplow.io/limited-use-license-1.1/"
 RESERVED_TAG_KEYS = ("project", "stack", "environment", "Name")
@@ -104,6 +105,7 @@ class StackConfig(ConfigModel):
     loaders: LoadersConfig = Field(default={}, validate_default=True)
     iglu: IgluConfig = Field(default={}, validate_default=True)
     destinations: DestinationsConfig = Field(default={}, validate_default=True)
+    destination_secrets: DestinationSecrets = DestinationSecrets()
     secrets: SecretsConfig = SecretsConfig()
 
     @field_validator("accept_limited_use_license")
@@ -144,6 +146,13 @@ class StackConfig(ConfigModel):
                 for part in ("transformer", "loader")
                 if self.destinations.redshift.enabled
             ),
+            *(
+                (f"{kind}-loader", f"destinations.{kind}", destination.size, destination.enabled)
+                for kind, destination in (
+                    ("snowflake", self.destinations.snowflake),
+                    ("databricks", self.destinations.databricks),
+                )
+            ),
         ]
         return [(app, key, size) for app, key, size, enabled in apps if enabled]
 
@@ -164,4 +173,4 @@ def consistency_problems(config: StackConfig) -> list[str]:
                     "a Kinesis consumer never uses more instances than its input stream has shards: "
                     "raise the shards or lower maxSize"
                 )
-    return problems + iglu_server_problems(config) + destination_problems(config)
+    return problems + iglu_server_problems(config) + destination_problems(config) + warehouse_problems(config)

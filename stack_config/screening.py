@@ -15,7 +15,7 @@ from typing import Any
 # Any spelling a resolver could act on: CloudFormation-style `{{resolve:...}}` (spaces and case tolerated)
 # and the `resolve:secretsmanager:` / `resolve:ssm:` core, in case braces come from a neighbouring value.
 RESOLVER_REFERENCE = re.compile(r"\{\{\s*resolve\s*:|resolve\s*:\s*(secretsmanager|ssm)", re.IGNORECASE)
-MULTI_LINE_KEYS = ("script", "sql")  # JavaScript source and SQL queries span lines
+MULTI_LINE_KEYS = ("script", "sql", "snowflakePrivateKey")  # JavaScript source, SQL queries and PEM keys span lines
 MAX_LINE = 2_048
 MAX_SOURCE = 262_144
 _LINE_BREAKS = "\n\r\t"

@@ -12,7 +12,9 @@ SECRET_WORDS = ("password", "passwd", "passphrase", "secret", "token", "salt", "
 # Top-level keys whose free text only reaches app config files and outputs, which the program keeps secret
 # when the key is. Everything else becomes plain resource properties (names, sizes, CIDRs, tags), which
 # `--secret` cannot hide, so those keys are refused when set with --secret.
-SECRET_CAPABLE_KEYS = ("collector", "enrich", "iglu")
+SECRET_CAPABLE_KEYS = ("collector", "enrich", "iglu", "destinationSecrets")
+# Keys that hold nothing but credentials: accepted only when set with --secret (never in plain in a stack file).
+SECRET_ONLY_KEYS = ("destinationSecrets",)
 MAX_SHOWN = 200
 
 

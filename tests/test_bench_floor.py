@@ -11,7 +11,13 @@ def test_type_tokens_map_to_the_provider_modules_a_program_imports():
 
 
 def test_the_floor_registers_every_resource_of_the_plan():
-    component = {"urn": "urn:c", "type": "snowplow:platform:Streams", "name": "streams", "custom": False, "parent": None}
+    component = {
+        "urn": "urn:c",
+        "type": "snowplow:platform:Streams",
+        "name": "streams",
+        "custom": False,
+        "parent": None,
+    }
     stream = {
         "urn": "urn:s",
         "type": "aws:kinesis/stream:Stream",

@@ -191,6 +191,7 @@ def test_good_fetch_starts_the_app_with_secrets_resolved_and_files_private(host)
     assert ["-R", "1001", str(installed)] in run.commands("chown")
     (app_run,) = [a for a in run.commands("docker", "run") if "--detach" in a]
     assert f"{installed}:/snowplow/config:ro" in app_run
+    assert "SNOWPLOW_INSTANCE_ID=i-0123456789abcdef0" in app_run  # what a Snowflake channel prefix is made of
     assert app_run[-3:] == ["snowplow/snowplow-enrich-kinesis:6.13.1", "--config", "/snowplow/config/enrich.hocon"]
     unit = (host.systemd / "snowplow-watchdog.service").read_text()
     assert f"ExecStart=/bin/bash {host.root}/snowplow.sh watchdog" in unit

@@ -23,7 +23,7 @@ from tests.conftest import ROOT, of_type
 from tests.test_boot_script import FakeHost
 
 APPS = ("collector", "enrich", "s3-loader-enriched", "s3-loader-bad")
-FULL_APPS = (*APPS, "iglu-server", "postgres-loader")
+FULL_APPS = (*APPS, "iglu-server", "postgres-loader", "snowflake-loader", "databricks-loader")
 HEALTH = {
     "collector": "http://127.0.0.1:8080/health",
     "enrich": "http://127.0.0.1:8000/",

@@ -52,12 +52,25 @@ EXAMPLES = {
     "securityGroupId": "sg-0123456789abcdef0",
     "username": "snowplow_loader",
     "adminUsername": "snowplow_admin",
+    "account": "acme-analytics",
+    "user": "SNOWPLOW_LOADER",
+    "role": "SNOWPLOW_LOADER",
+    "table": "events",
+    "privateKeySecretArn": SECRET_ARN,
+    "privateKeyPassphraseSecretArn": SECRET_ARN,
+    "tokenSecretArn": SECRET_ARN,
+    "catalog": "snowplow",
+    "volume": "snowplow_staging",
 }
-# Keys whose last segment names something else elsewhere (a Redshift database is not an enrichment's file).
+# Where one last segment names different things (a file, an Iglu schema, a warehouse object), by full path.
 PATH_EXAMPLES = {
     **{f"destinations.redshift.{target}.database": "snowplow" for target in ("cluster", "workgroup", "serverless")},
     "destinations.redshift.schema": "atomic",
     "destinations.redshift.workgroup.name": "analytics",
+    "destinations.snowflake.database": "SNOWPLOW",
+    "destinations.snowflake.schema": "ATOMIC",
+    "destinations.databricks.schema": "atomic",
+    "destinations.databricks.host": "https://acme.cloud.databricks.com",
 }
 
 

@@ -8,3 +8,6 @@ POSTGRES_LOADER_IMAGE = "snowplow/snowplow-postgres-loader:0.3.3"
 # RDB Loader 6.7.2 (Snowplow docs' componentVersions): the transformer and the Redshift loader share a version.
 REDSHIFT_TRANSFORMER_IMAGE = "snowplow/transformer-kinesis:6.7.2"
 REDSHIFT_LOADER_IMAGE = "snowplow/rdb-loader-redshift:6.7.2"
+# Snowplow's docs list 0.6.1 and 0.5.0 as current (src/componentVersions.js, 2026-08).
+SNOWFLAKE_LOADER_IMAGE = "snowplow/snowflake-loader-kinesis:0.6.1"
+DATABRICKS_LOADER_IMAGE = "snowplow/databricks-loader-kinesis:0.5.0"

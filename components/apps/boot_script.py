@@ -494,6 +494,8 @@ def _docker_options(spec: BootSpec) -> list[str]:
         f"--log-opt {shlex.quote('awslogs-group=' + spec.log_group)}",
         '--log-opt "awslogs-stream=$INSTANCE_ID"',
         f'--volume "$CONFIG_DIR:{CONTAINER_CONFIG_DIR}:ro"',
+        # Apps whose instances need a name of their own (e.g. a Snowflake channel prefix) read it as ${SNOWPLOW_INSTANCE_ID}.
+        '--env "SNOWPLOW_INSTANCE_ID=$INSTANCE_ID"',
         *(f"--env {shlex.quote(f'{k}={v}')}" for k, v in env.items()),
     ]
 
