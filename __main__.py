@@ -15,6 +15,7 @@ from components.apps.iglu_server import IgluServer, IgluServerArgs
 from components.context import StackContext, stack_tags
 from components.destinations.postgres import EVENTS_DATABASE, LOADER_ROLE, PostgresDestination, PostgresDestinationArgs
 from components.destinations.postgres_loader_config import EVENTS_SCHEMA
+from components.observability.observability import Observability, ObservabilityArgs, Stage
 from components.platform.database import PostgresDatabase, PostgresDatabaseArgs
 from components.platform.keys import Keys, KeysArgs
 from components.platform.load_balancer import AllowedSource
@@ -25,6 +26,7 @@ from components.platform.streams import Streams, StreamsArgs
 # Everything that can be wrong with the stack file is found here, before any resource exists.
 deployment = stack_config.load()
 cfg = deployment.config
+thresholds = cfg.observability.thresholds
 # The one lookup of the account (and partition) the stack deploys into; components read them from `ctx`.
 account_id = aws.get_caller_identity().account_id
 stack_config.check_secret_arns(deployment, account_id)
@@ -49,7 +51,9 @@ ctx = StackContext(
 network = Network("network", NetworkArgs(context=ctx, plan=network_plan))
 keys = Keys("keys", KeysArgs(context=ctx))
 storage = Storage("storage", StorageArgs(context=ctx, lake=cfg.lake, kms_key_arn=keys.key_arn))
-streams = Streams("streams", StreamsArgs(context=ctx, config=cfg.streams, kms_key_arn=keys.key_arn))
+streams = Streams(
+    "streams", StreamsArgs(context=ctx, config=cfg.streams, kms_key_arn=keys.key_arn, thresholds=thresholds)
+)
 private = Placement(
     vpc_id=network.vpc_id,
     subnet_ids=network.private_subnet_ids,
@@ -102,6 +106,7 @@ if iglu_cfg.enabled:
             database=iglu_db,
             bootstraps=[loader_login.bootstrap] if loader_login else [],
             bootstrap_databases=[events_db] if events_db is not None and events_db is not iglu_db else [],
+            thresholds=thresholds,
         ),
     )
 
@@ -116,6 +121,7 @@ collector = Collector(
         public_subnet_ids=network.public_subnet_ids,
         good=streams["raw"],
         bad=streams["bad1"],
+        thresholds=thresholds,
     ),
 )
 
@@ -144,6 +150,7 @@ enrich = Enrich(
         resolver=resolver,
         secret_arns=resolver_secrets,
         asset_s3_uris=enrichments.s3_asset_uris(),
+        thresholds=thresholds,
     ),
 )
 
@@ -161,6 +168,7 @@ loaders = {
             failures=streams["bad2"],
             lake_bucket=storage.lake.bucket_name,
             lake_bucket_arn=storage.lake.bucket_arn,
+            thresholds=thresholds,
         ),
     )
     for kind, loader_cfg, source in (
@@ -189,6 +197,7 @@ if postgres_cfg.enabled:
             login=loader_login,
             iglu=iglu.endpoint,
             iglu_config=cfg.iglu,
+            thresholds=thresholds,
         ),
     )
     iglu.reachable_from("postgres-loader", postgres.service.security_group_id)
@@ -223,6 +232,25 @@ network.restrict_gateway_endpoints(
     )
 )
 
+# Alarms and the dashboard, along the data path. A destination joins `destination_stages` with its `signals`.
+destination_stages = [Stage("Destination: PostgreSQL", postgres.signals)] if postgres is not None else []
+observability = Observability(
+    "observability",
+    ObservabilityArgs(
+        context=ctx,
+        config=cfg.observability,
+        kms_key_arn=keys.key_arn,
+        stages=[
+            Stage("Collector", collector.signals, collector.graphs),
+            Stage("Streams", streams.signals, streams.graphs),
+            Stage("Enrich", enrich.signals),
+            Stage("Lake loaders", [s for loader in loaders.values() for s in loader.signals]),
+            *destination_stages,
+            *([Stage("Schema registry: Iglu Server", iglu.signals)] if iglu is not None else []),
+        ],
+    ),
+)
+
 pulumi.export("collector_url", collector.collector_url)
 pulumi.export("collector_dns_name", collector.dns_name)
 pulumi.export("lake_bucket", storage.lake.bucket_name)
@@ -231,6 +259,8 @@ pulumi.export("private_subnet_ids", network.private_subnet_ids)
 pulumi.export("kms_key_arn", keys.key_arn)
 pulumi.export("kms_key_alias", keys.alias_name)
 pulumi.export("stream_names", {logical: info.name for logical, info in streams.by_name.items()})
+pulumi.export("alarm_topic_arn", observability.topic_arn)
+pulumi.export("dashboard_name", observability.dashboard_name)
 pulumi.export("enabled_enrichments", ctx.from_config("enrich", enrichments.enabled_names()))
 if iglu is not None:
     pulumi.export("iglu_server_url", iglu.url)

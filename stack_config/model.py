@@ -23,6 +23,7 @@ from stack_config.destinations import DestinationsConfig, destination_problems
 from stack_config.enrichments import SecretArn
 from stack_config.iglu import IgluConfig
 from stack_config.iglu_server import iglu_server_problems
+from stack_config.observability import ObservabilityConfig, observability_problems
 from stack_config.platform import NetworkConfig, StreamsConfig
 
 LICENSE_URL = "https://docs.snowplow.io/limited-use-license-1.1/"
@@ -105,6 +106,7 @@ class StackConfig(ConfigModel):
     iglu: IgluConfig = Field(default={}, validate_default=True)
     destinations: DestinationsConfig = Field(default={}, validate_default=True)
     secrets: SecretsConfig = SecretsConfig()
+    observability: ObservabilityConfig = Field(default={}, validate_default=True)
 
     @field_validator("accept_limited_use_license")
     @classmethod
@@ -154,4 +156,4 @@ def consistency_problems(config: StackConfig) -> list[str]:
                     "a Kinesis consumer never uses more instances than its input stream has shards: "
                     "raise the shards or lower maxSize"
                 )
-    return problems + iglu_server_problems(config) + destination_problems(config)
+    return problems + iglu_server_problems(config) + destination_problems(config) + observability_problems(config)

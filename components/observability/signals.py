@@ -22,3 +22,40 @@ class Signal:
     evaluation_periods: int = 1
     treat_missing_data: str = "notBreaching"
     extra: Mapping[str, object] = field(default_factory=dict)  # reserved for the observability layer
+    math: "MetricMath | None" = None  # set: the alarm watches `math.expression`; the fields above name its main metric
+    unit_hint: str = ""  # shown on the dashboard's axis, e.g. "ms", "%", "count"
+
+
+@dataclass(frozen=True)
+class MetricRef:
+    """One metric a metric-math expression reads, under its expression id (`id`)."""
+
+    id: str
+    namespace: str
+    metric_name: str
+    dimensions: Mapping[str, pulumi.Input[str]]
+    statistic: str = "Sum"
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class MetricMath:
+    """A CloudWatch metric-math expression over `metrics`, e.g. `100 * (e5 + t5) / requests`."""
+
+    expression: str
+    metrics: tuple[MetricRef, ...]
+    label: str = ""
+
+
+def is_percentile(statistic: str) -> bool:
+    """`p99`, `p99.9`: an extended statistic, set as `extended_statistic` rather than `statistic`."""
+    return statistic.startswith("p") and statistic[1:].replace(".", "", 1).isdigit()
+
+
+@dataclass(frozen=True)
+class Graph:
+    """A dashboard-only chart of a component's metrics (no alarm), e.g. every stream's incoming records."""
+
+    title: str
+    metrics: tuple[MetricRef, ...]
+    unit_hint: str = ""
