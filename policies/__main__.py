@@ -4,13 +4,14 @@ import snowplow_data_protection
 import snowplow_encryption
 import snowplow_iam
 import snowplow_network
+import snowplow_observability
 import snowplow_sizing
 import snowplow_tagging
 from pulumi_policy import EnforcementLevel, PolicyPack
 
 PolicyPack(
     name="snowplow-guardrails",
-    description="Security, sizing, data-protection and tagging guard rails for the Snowplow pipeline on AWS.",
+    description="Security, sizing, data-protection, tagging and monitoring guard rails for the Snowplow pipeline on AWS.",
     enforcement_level=EnforcementLevel.ADVISORY,
     policies=[
         *snowplow_encryption.POLICIES,
@@ -19,5 +20,6 @@ PolicyPack(
         *snowplow_sizing.POLICIES,
         *snowplow_data_protection.POLICIES,
         *snowplow_tagging.POLICIES,
+        *snowplow_observability.POLICIES,
     ],
 )

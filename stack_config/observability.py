@@ -59,7 +59,7 @@ def _env_default(name: str):
 class AlarmThresholds(ConfigModel):
     """When each alarm fires; every value has a dev and a prod default (THRESHOLD_DEFAULTS)."""
 
-    iterator_age_retention_percent: int | None = Field(None, ge=1, le=90, validate_default=True)
+    iterator_age_retention_percent: int | None = Field(None, ge=1, le=50, validate_default=True)
     """A consumer's input stream iterator age, as a percentage of the stream's retention: past it the consumer
     is that far behind, and at 100% events are dropped unread."""
     bad_rows_per5_minutes: int | None = Field(None, ge=1, validate_default=True)
