@@ -1,7 +1,9 @@
 """Alarms, their topic and the dashboard in whole stacks: every alarm watches a resource of the same plan, the
 thresholds follow the config, and the dashboard follows the data path."""
 
+import html
 import json
+import shutil
 
 import pytest
 
@@ -187,3 +189,33 @@ def test_invalid_observability_config_names_the_key(preview, observability, mess
         loaders = observability.pop("loaders", None)
         preview({"snowplow:observability": observability, **({"snowplow:loaders": loaders} if loaders else {})})
     assert message in str(error.value)
+
+
+def test_diagram_draws_the_data_path_from_the_plan(plan, tmp_path):
+    from offline import diagram
+
+    name, run = plan
+    arch = diagram.describe(run)
+    label = {node: text.split("\n")[0] for nodes in arch.components.values() for node, text, _ in nodes}
+    label["trackers"] = "trackers"
+    edges = {(label[a], label[b]): text for (a, b), text in arch.edges.items()}
+    p = f"snowplow-{run.stack}-"
+    path = [
+        ("trackers", f"{p}collector"),
+        (f"{p}collector", f"{p}collector"),  # load balancer -> group
+        (f"{p}collector", f"{p}raw"),
+        (f"{p}collector", f"{p}bad-1"),
+        (f"{p}raw", f"{p}enrich"),
+        (f"{p}enrich", f"{p}enriched"),
+        (f"{p}enriched", f"{p}s3-loader-enriched"),
+        (f"{p}bad-1", f"{p}s3-loader-bad"),
+        (f"{p}s3-loader-enriched", f"{p}lake-123456789012"),
+        (f"{p}s3-loader-bad", f"{p}bad-2"),
+    ]
+    if name == "full":
+        path += [(f"{p}enriched", f"{p}postgres-loader"), (f"{p}postgres-loader", f"{p}events-db")]
+    assert set(path) <= set(edges), sorted(set(path) - set(edges))
+    assert edges[(f"{p}s3-loader-enriched", f"{p}lake-123456789012")] == "enriched/"
+    if shutil.which("dot"):
+        (svg,) = diagram.write(diagram.to_graph(arch), tmp_path / "arch", ["svg"])
+        assert f"{p}enriched" in html.unescape(svg.read_text())
