@@ -10,6 +10,7 @@ from tests.policy_helpers import (
     assert_violates,
     findings,
     good_asg,
+    good_iterator_age_alarm,
     good_stream,
     pack,  # noqa: F401  (session fixture)
     resource,
@@ -19,9 +20,9 @@ from tests.policy_helpers import (
 AGE_RULE = "kinesis-stream-require-iterator-age-alarm"
 ACTIONS_RULE = "cloudwatch-metric-alarm-require-actions"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-TOPIC_ARN = f"arn:aws:sns:eu-west-1:111122223333:snowplow-{STACK}-alarms"
 RAW = f"snowplow-{STACK}-raw"  # good_stream("raw") names the stream this; its retention is 168h
 HOUR_MS = 3_600_000
+TOPIC_ARN = f"arn:aws:sns:eu-west-1:111122223333:snowplow-{STACK}-alarms"
 
 
 def reader(stream=RAW):
@@ -29,23 +30,7 @@ def reader(stream=RAW):
 
 
 def age_alarm(name="raw-age", stream=RAW, threshold=0.25 * 168 * HOUR_MS, **inputs):
-    return resource(
-        ALARM,
-        name,
-        {
-            "namespace": "AWS/Kinesis",
-            "metricName": "GetRecords.IteratorAgeMilliseconds",
-            "dimensions": {"StreamName": stream},
-            "statistic": "Maximum",
-            "period": 300,
-            "evaluationPeriods": 3,
-            "comparisonOperator": "GreaterThanThreshold",
-            "threshold": threshold,
-            "alarmActions": [TOPIC_ARN],
-            "tags": TAGS,
-            **inputs,
-        },
-    )
+    return good_iterator_age_alarm(stream, name, threshold, **inputs)
 
 
 def test_read_stream_without_alarm_is_flagged_on_the_stream(pack):
