@@ -82,7 +82,7 @@ def postgres_database(name: str, purpose: str, database: str | None, master: str
 
 # Schema registry: the Iglu Server on its database; it also prepares the Postgres destination's role,
 # database and schema (the loader creates only tables), on its own instance or a dedicated one.
-iglu = events_db = loader_login = None
+iglu = iglu_db = events_db = loader_login = None
 if iglu_cfg.enabled:
     iglu_db = postgres_database("iglu-db", "iglu-db", "iglu", "iglu", iglu_cfg.database)
     if postgres_cfg.enabled:
@@ -233,7 +233,10 @@ network.restrict_gateway_endpoints(
 )
 
 # Alarms and the dashboard, along the data path. A destination joins `destination_stages` with its `signals`.
-destination_stages = [Stage("Destination: PostgreSQL", postgres.signals)] if postgres is not None else []
+destination_stages = []
+if postgres is not None:
+    own_db = events_db.signals if events_db is not iglu_db else []
+    destination_stages.append(Stage("Destination: PostgreSQL", [*postgres.signals, *own_db]))
 observability = Observability(
     "observability",
     ObservabilityArgs(
@@ -246,7 +249,7 @@ observability = Observability(
             Stage("Enrich", enrich.signals),
             Stage("Lake loaders", [s for loader in loaders.values() for s in loader.signals]),
             *destination_stages,
-            *([Stage("Schema registry: Iglu Server", iglu.signals)] if iglu is not None else []),
+            *([Stage("Schema registry: Iglu Server", [*iglu.signals, *iglu_db.signals])] if iglu is not None else []),
         ],
     ),
 )

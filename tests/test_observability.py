@@ -50,9 +50,14 @@ def test_the_alarms_cover_the_data_path(plan):
         *(f"{app}-instances-in-service" for app in ("collector", "enrich", "s3-loader-enriched", "s3-loader-bad")),
         *(f"{app}-lease-throttles" for app in ("enrich", "s3-loader-enriched", "s3-loader-bad")),
         "iglu-server-instances-in-service",
+        "iglu-db-free-storage",
     }
     if name == "full":
-        expected |= {"postgres-loader-instances-in-service", "postgres-loader-lease-throttles"}
+        expected |= {
+            "postgres-loader-instances-in-service",
+            "postgres-loader-lease-throttles",
+            "events-db-free-storage",
+        }
     assert set(alarms(run)) == expected
 
 
@@ -65,6 +70,7 @@ def test_every_alarm_watches_a_resource_of_the_plan(plan):
         "TableName": inputs("aws:dynamodb/table:Table", "name"),
         "BucketName": inputs("aws:s3/bucket:Bucket", "bucket"),
         "FilterId": inputs("aws:s3/bucketMetric:BucketMetric", "name"),
+        "DBInstanceIdentifier": inputs("aws:rds/instance:Instance", "identifier"),
         # ALB metrics name a load balancer by app/<name>/<id> and a target group by targetgroup/<name>/<id>
         "LoadBalancer": {f"app/{n}" for n in inputs("aws:lb/loadBalancer:LoadBalancer", "name")},
         "TargetGroup": {f"targetgroup/{n}" for n in inputs("aws:lb/targetGroup:TargetGroup", "name")},
@@ -87,6 +93,9 @@ def test_alarms_notify_the_encrypted_topic_and_say_what_to_do(plan):
     for name, alarm in alarms(run).items():
         assert alarm["alarmActions"] == [topic_arn] == alarm["okActions"], name
         assert 100 < len(alarm["alarmDescription"]) <= 1024, name
+    subscriptions = of_type(run, "aws:sns/topicSubscription:TopicSubscription")
+    assert len(subscriptions) == (2 if run.stack == "full" else 0)
+    assert all(s["inputs"]["topic"] == topic_arn for s in subscriptions)
     (policy,) = of_type(run, "aws:sns/topicPolicy:TopicPolicy")
     (statement,) = json.loads(policy["inputs"]["policy"])["Statement"]
     assert statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
@@ -108,6 +117,7 @@ def test_thresholds_follow_retention_and_sizes(plan):
     assert found["bad2-incoming"]["threshold"] == 0
     assert found["bad1-incoming"]["threshold"] == 100
     assert found["collector-p99-latency"]["extendedStatistic"] == "p99"
+    assert found["collector-p99-latency"]["threshold"] == (0.5 if run.stack == "full" else 1.0)
     groups = {r["inputs"]["name"]: r["inputs"]["minSize"] for r in of_type(run, "aws:autoscaling/group:Group")}
     for name, alarm in found.items():
         if name.endswith("instances-in-service"):

@@ -186,6 +186,34 @@ def load_balancer_signals(
     return signals
 
 
+def database_free_storage(purpose: str, identifier: str, allocated_gib: int, autoscaling: bool) -> Signal:
+    """Free storage of an RDS instance: below 10% of its size, or 5% when storage autoscaling (which acts at 10%)
+    should have grown it already."""
+    share = 0.05 if autoscaling else 0.10
+    return Signal(
+        name=f"{purpose}-free-storage",
+        namespace="AWS/RDS",
+        metric_name="FreeStorageSpace",
+        dimensions={"DBInstanceIdentifier": identifier},
+        threshold=allocated_gib * share * 2**30,
+        comparison="LessThanThreshold",
+        statistic="Minimum",
+        period_seconds=FIVE_MINUTES,
+        evaluation_periods=2,
+        unit_hint="bytes",
+        description=(
+            f"RDS instance {identifier} has less than {share:.0%} of its {allocated_gib} GiB free for 10 minutes"
+            + (
+                ", and storage autoscaling has not grown it (it is at maxAllocatedStorage, or within its 6-hour "
+                "cooldown): raise maxAllocatedStorage. "
+                if autoscaling
+                else ": raise allocatedStorage or set maxAllocatedStorage to let RDS grow it. "
+            )
+            + "A full database stops accepting writes: loads and schema publishing fail."
+        ),
+    )
+
+
 def lake_freshness(bucket: pulumi.Input[str], filter_id: str, prefix: str, minutes: int, max_delay: int) -> Signal:
     """No PUT under `prefix` for `minutes`: S3 request metrics of a filter on the prefix; no data breaches."""
     return Signal(
