@@ -11,13 +11,14 @@ PREVIEW_ARGS := $(if $(CONFIG),--config $(CONFIG),--stack $(STACK))
 PREVIEW_ARGS += $(if $(JSON),--json $(JSON),)
 PREVIEW_ARGS += $(if $(RENDER),--render $(RENDER),)
 PREVIEW_ARGS += $(if $(POLICY_CONFIG),--policy-config $(POLICY_CONFIG),)
+PREVIEW_ARGS += $(if $(DIAGRAM),--diagram $(DIAGRAM),)
 SCHEMA_ARGS := $(if $(SCHEMAS),--schemas $(SCHEMAS),) $(if $(URL),--url $(URL),) $(if $(PUBLIC),--public,)
 
 # Operator tools (same .venv): outputs from a file, else from `pulumi stack output --json -s $(STACK)`.
 SMOKE_SOURCE := $(if $(OUTPUTS),--outputs $(OUTPUTS),--stack $(STACK))
 STACK_SOURCE := $(if $(CONFIG),--config $(CONFIG),--stack $(STACK))
 
-.PHONY: venv preview test lint clean smoke preflight publish-schemas lint-schemas bench
+.PHONY: venv preview test lint clean smoke preflight publish-schemas lint-schemas bench diagram graphviz
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
 	@echo "== setting up $(VENV) (first run: one to two minutes; each package is listed as it installs)"
@@ -31,12 +32,24 @@ venv: $(STAMP)
 # offline.preview exits 0 ok, 1 invalid stack config, 2 mandatory policy violation. make reports any failed
 # recipe as its own exit status 2, so the last line names the preview's code; scripts that need the code
 # itself run `$(PY) -m offline.preview` directly.
-preview: $(STAMP)
+preview: $(STAMP) $(if $(DIAGRAM),graphviz,)
 	@echo "$(PY) -m offline.preview $(PREVIEW_ARGS)"
 	@$(PY) -m offline.preview $(PREVIEW_ARGS) || { code=$$?; case $$code in \
 		1) why="invalid stack config";; 2) why="a mandatory policy violation";; *) why="an unexpected error";; esac; \
 		echo "make preview: offline.preview exited $$code ($$why); make itself exits 2 on any failure" >&2; \
 		exit $$code; }
+
+# Graphviz's `dot` renders the diagrams; installed from Debian's packages when missing (as root, else with sudo).
+graphviz:
+	@command -v dot >/dev/null || { \
+		echo "== Graphviz (dot) is missing: installing Debian's graphviz package with apt-get"; \
+		sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$sudo apt-get update && $$sudo apt-get install -y --no-install-recommends graphviz; }
+	@dot -V
+
+# The planned architecture of STACK (or CONFIG=file) as docs/architecture-<stack>.svg and .png (OUT=path to change).
+diagram: $(STAMP) graphviz
+	$(PY) -m offline.diagram $(STACK_SOURCE) $(if $(OUT),--out $(OUT),)
 
 test: $(STAMP)
 	$(PY) -m ruff check .

@@ -21,6 +21,7 @@ from components.destinations.postgres import EVENTS_DATABASE, LOADER_ROLE, Postg
 from components.destinations.postgres_loader_config import EVENTS_SCHEMA
 from components.destinations.redshift import RedshiftDestination, RedshiftDestinationArgs
 from components.destinations.snowflake import SnowflakeLoader, SnowflakeLoaderArgs
+from components.observability.observability import Observability, ObservabilityArgs, Stage
 from components.platform.database import PostgresDatabase, PostgresDatabaseArgs
 from components.platform.keys import Keys, KeysArgs
 from components.platform.load_balancer import AllowedSource
@@ -31,6 +32,7 @@ from components.platform.streams import Streams, StreamsArgs
 # Everything that can be wrong with the stack file is found here, before any resource exists.
 deployment = stack_config.load()
 cfg = deployment.config
+thresholds = cfg.observability.thresholds
 # The one lookup of the account (and partition) the stack deploys into; components read them from `ctx`.
 account_id = aws.get_caller_identity().account_id
 stack_config.check_secret_arns(deployment, account_id)
@@ -55,7 +57,9 @@ ctx = StackContext(
 network = Network("network", NetworkArgs(context=ctx, plan=network_plan))
 keys = Keys("keys", KeysArgs(context=ctx))
 storage = Storage("storage", StorageArgs(context=ctx, lake=cfg.lake, kms_key_arn=keys.key_arn))
-streams = Streams("streams", StreamsArgs(context=ctx, config=cfg.streams, kms_key_arn=keys.key_arn))
+streams = Streams(
+    "streams", StreamsArgs(context=ctx, config=cfg.streams, kms_key_arn=keys.key_arn, thresholds=thresholds)
+)
 private = Placement(
     vpc_id=network.vpc_id,
     subnet_ids=network.private_subnet_ids,
@@ -84,7 +88,7 @@ def postgres_database(name: str, purpose: str, database: str | None, master: str
 
 # Schema registry: the Iglu Server on its database; it also prepares the Postgres destination's role,
 # database and schema (the loader creates only tables), on its own instance or a dedicated one.
-iglu = events_db = loader_login = None
+iglu = iglu_db = events_db = loader_login = None
 if iglu_cfg.enabled:
     iglu_db = postgres_database("iglu-db", "iglu-db", "iglu", "iglu", iglu_cfg.database)
     if postgres_cfg.enabled:
@@ -108,6 +112,7 @@ if iglu_cfg.enabled:
             database=iglu_db,
             bootstraps=[loader_login.bootstrap] if loader_login else [],
             bootstrap_databases=[events_db] if events_db is not None and events_db is not iglu_db else [],
+            thresholds=thresholds,
         ),
     )
 
@@ -122,6 +127,7 @@ collector = Collector(
         public_subnet_ids=network.public_subnet_ids,
         good=streams["raw"],
         bad=streams["bad1"],
+        thresholds=thresholds,
     ),
 )
 
@@ -150,6 +156,7 @@ enrich = Enrich(
         resolver=resolver,
         secret_arns=resolver_secrets,
         asset_s3_uris=enrichments.s3_asset_uris(),
+        thresholds=thresholds,
     ),
 )
 
@@ -167,6 +174,7 @@ loaders = {
             failures=streams["bad2"],
             lake_bucket=storage.lake.bucket_name,
             lake_bucket_arn=storage.lake.bucket_arn,
+            thresholds=thresholds,
         ),
     )
     for kind, loader_cfg, source in (
@@ -195,6 +203,7 @@ if postgres_cfg.enabled:
             login=loader_login,
             iglu=iglu.endpoint,
             iglu_config=cfg.iglu,
+            thresholds=thresholds,
         ),
     )
     iglu.reachable_from("postgres-loader", postgres.service.security_group_id)
@@ -276,7 +285,7 @@ if snowflake_cfg.enabled:
             failures=streams["bad2"],
         ),
     )
-    warehouse_loaders.append(snowflake)
+    warehouse_loaders.append(("Snowflake", snowflake))
     pulumi.export(
         "snowflake_destination",
         {
@@ -307,7 +316,7 @@ if databricks_cfg.enabled:
             ],
         ),
     )
-    warehouse_loaders.append(databricks)
+    warehouse_loaders.append(("Databricks", databricks))
     if iglu is not None:
         iglu.reachable_from("databricks-loader", databricks.service.security_group_id)
     pulumi.export(
@@ -332,10 +341,35 @@ network.restrict_gateway_endpoints(
             *(loader.lease_table_arn for loader in loaders.values()),
             *([postgres.lease_table_arn] if postgres is not None else []),
             *([redshift.lease_table_arn] if redshift is not None else []),
-            *(loader.lease_table_arn for loader in warehouse_loaders),
+            *(loader.lease_table_arn for _, loader in warehouse_loaders),
         ],
         table_actions=KCL_LEASE_TABLE_ACTIONS,
     )
+)
+
+# Alarms and the dashboard, along the data path. A destination joins `destination_stages` with its `signals`.
+destination_stages = []
+if postgres is not None:
+    own_db = events_db.signals if events_db is not iglu_db else []
+    destination_stages.append(Stage("Destination: PostgreSQL", [*postgres.signals, *own_db]))
+if redshift is not None:
+    destination_stages.append(Stage("Destination: Redshift", redshift.signals))
+destination_stages += [Stage(f"Destination: {title}", loader.signals) for title, loader in warehouse_loaders]
+observability = Observability(
+    "observability",
+    ObservabilityArgs(
+        context=ctx,
+        config=cfg.observability,
+        kms_key_arn=keys.key_arn,
+        stages=[
+            Stage("Collector", collector.signals, collector.graphs),
+            Stage("Streams", streams.signals, streams.graphs),
+            Stage("Enrich", enrich.signals),
+            Stage("Lake loaders", [s for loader in loaders.values() for s in loader.signals]),
+            *destination_stages,
+            *([Stage("Schema registry: Iglu Server", [*iglu.signals, *iglu_db.signals])] if iglu is not None else []),
+        ],
+    ),
 )
 
 pulumi.export("collector_url", collector.collector_url)
@@ -346,6 +380,8 @@ pulumi.export("private_subnet_ids", network.private_subnet_ids)
 pulumi.export("kms_key_arn", keys.key_arn)
 pulumi.export("kms_key_alias", keys.alias_name)
 pulumi.export("stream_names", {logical: info.name for logical, info in streams.by_name.items()})
+pulumi.export("alarm_topic_arn", observability.topic_arn)
+pulumi.export("dashboard_name", observability.dashboard_name)
 pulumi.export("enabled_enrichments", ctx.from_config("enrich", enrichments.enabled_names()))
 if iglu is not None:
     pulumi.export("iglu_server_url", iglu.url)

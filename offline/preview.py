@@ -114,6 +114,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="policy pack config file (default: policies/config.<environment>.json for the stack's environment)",
     )
     parser.add_argument("--no-policy", action="store_true", help="skip the policy pack")
+    parser.add_argument(
+        "--diagram", type=Path, help="draw the planned architecture here (.svg or .png; needs Graphviz)"
+    )
     return parser.parse_args(argv)
 
 
@@ -180,6 +183,12 @@ def report(run: ProgramRun, args: argparse.Namespace, pack: PolicyPackProcess, p
     if args.render:
         files = render_app_files(run, args.render)
         print(f"{len(files)} app config files written under {args.render}")
+    if args.diagram:
+        from offline import diagram  # imports graphviz only when asked
+
+        fmt = args.diagram.suffix.lstrip(".") or "svg"
+        (written,) = diagram.write(diagram.to_graph(diagram.describe(run)), args.diagram, [fmt])
+        print(f"Architecture diagram written to {written}")
     print(f"Preview of stack {run.stack} took {time.perf_counter() - started:.2f}s")
     return exit_code
 

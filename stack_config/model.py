@@ -23,6 +23,7 @@ from stack_config.destinations import DestinationsConfig, destination_problems
 from stack_config.enrichments import SecretArn
 from stack_config.iglu import IgluConfig
 from stack_config.iglu_server import iglu_server_problems
+from stack_config.observability import ObservabilityConfig, observability_problems
 from stack_config.platform import NetworkConfig, StreamsConfig
 from stack_config.warehouses import DestinationSecrets, warehouse_problems
 
@@ -107,6 +108,7 @@ class StackConfig(ConfigModel):
     destinations: DestinationsConfig = Field(default={}, validate_default=True)
     destination_secrets: DestinationSecrets = DestinationSecrets()
     secrets: SecretsConfig = SecretsConfig()
+    observability: ObservabilityConfig = Field(default={}, validate_default=True)
 
     @field_validator("accept_limited_use_license")
     @classmethod
@@ -173,4 +175,10 @@ def consistency_problems(config: StackConfig) -> list[str]:
                     "a Kinesis consumer never uses more instances than its input stream has shards: "
                     "raise the shards or lower maxSize"
                 )
-    return problems + iglu_server_problems(config) + destination_problems(config) + warehouse_problems(config)
+    return (
+        problems
+        + iglu_server_problems(config)
+        + destination_problems(config)
+        + warehouse_problems(config)
+        + observability_problems(config)
+    )

@@ -192,6 +192,29 @@ def good_stream(name="raw", shards=1, **inputs):
     )
 
 
+def good_iterator_age_alarm(
+    stream_name: str, name: str = "raw-iterator-age", threshold=0.25 * 168 * 3_600_000, **inputs
+):
+    """An alarm on a stream's iterator age at a quarter of good_stream's 168h retention, notifying a topic."""
+    return resource(
+        "aws:cloudwatch/metricAlarm:MetricAlarm",
+        name,
+        {
+            "namespace": "AWS/Kinesis",
+            "metricName": "GetRecords.IteratorAgeMilliseconds",
+            "dimensions": {"StreamName": stream_name},
+            "statistic": "Maximum",
+            "period": 300,
+            "evaluationPeriods": 3,
+            "comparisonOperator": "GreaterThanThreshold",
+            "threshold": threshold,
+            "alarmActions": [f"arn:aws:sns:eu-west-1:111122223333:snowplow-{STACK}-alarms"],
+            "tags": TAGS,
+            **inputs,
+        },
+    )
+
+
 def good_launch_template(name="enrich-lt", **inputs):
     user_data = base64.b64encode(b"#!/bin/bash\ndocker run snowplow/snowplow-enrich-kinesis:6.2.1\n").decode()
     return resource(

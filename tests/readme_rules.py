@@ -20,6 +20,7 @@ SECTIONS = (
     ("Sizing", "snowplow_sizing"),
     ("Data protection", "snowplow_data_protection"),
     ("Tagging", "snowplow_tagging"),
+    ("Monitoring", "snowplow_observability"),
 )
 HEADER = "| Rule | dev | prod | Kind | What it checks | Config (default; dev / prod) |\n|---|---|---|---|---|---|"
 

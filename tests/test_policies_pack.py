@@ -35,6 +35,7 @@ from tests.policy_helpers import (
     good_alb_set,
     good_asg,
     good_bucket_set,
+    good_iterator_age_alarm,
     good_key,
     good_launch_template,
     good_log_group,
@@ -224,6 +225,7 @@ def compliant_stack():
         resource(SECRET, "iglu-api-key", {"kmsKeyId": KEY_ARN, "tags": TAGS}),
         resource(QUEUE, "rs-loader", {"fifoQueue": True, "kmsMasterKeyId": KEY_ARN, "tags": TAGS}),
         resource("snowplow:pipeline:Streams", "streams", {}, custom=False),
+        good_iterator_age_alarm(raw["inputs"]["name"]),
     ]
 
 

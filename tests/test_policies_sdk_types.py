@@ -23,6 +23,7 @@ import snowplow_data_protection  # noqa: E402
 import snowplow_encryption  # noqa: E402
 import snowplow_iam  # noqa: E402
 import snowplow_network  # noqa: E402
+import snowplow_observability  # noqa: E402
 import snowplow_policy_util  # noqa: E402
 import snowplow_sizing  # noqa: E402
 
@@ -129,6 +130,7 @@ def test_every_type_token_the_pack_names_exists(sdk):
         snowplow_iam,
         snowplow_sizing,
         snowplow_data_protection,
+        snowplow_observability,
     ):
         source = Path(module.__file__).read_text()
         named |= set(re.findall(r'"(aws:[a-z0-9]+/[A-Za-z0-9]+:[A-Za-z0-9]+)"', source))

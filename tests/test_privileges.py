@@ -164,7 +164,8 @@ def test_endpoint_policy_follows_the_configured_asset_buckets_and_region(preview
 
 def test_key_policy_lets_logs_use_the_key_only_for_this_stacks_log_groups(plan):
     (key,) = of_type(plan, "aws:kms/key:Key")
-    (logs,) = [s for s in json.loads(key["inputs"]["policy"])["Statement"] if "Service" in s["Principal"]]
+    statements = json.loads(key["inputs"]["policy"])["Statement"]
+    (logs,) = [s for s in statements if str(s["Principal"].get("Service", "")).startswith("logs.")]
     patterns = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
     assert patterns == [
         f"arn:aws:logs:eu-west-1:123456789012:log-group:/aws/ec2/snowplow-{plan.stack}-*",

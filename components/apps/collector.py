@@ -1,7 +1,7 @@
 """The collector: internet-facing ALB (HTTPS when configured) in front of the Stream Collector instances."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 
@@ -11,9 +11,12 @@ from components.apps.ec2_service import Ec2Service, Ec2ServiceArgs, Ingress, Ins
 from components.apps.hocon import hocon_text
 from components.apps.iam import key_for_kinesis, kinesis_producer
 from components.context import StackContext
+from components.observability.metrics import load_balancer_signals
+from components.observability.signals import Graph, MetricRef
 from components.platform.load_balancer import HealthCheck, LoadBalancerArgs, PublicLoadBalancer, Tls, allowed
 from components.platform.streams import StreamInfo
 from stack_config.apps import CollectorConfig, OperationsConfig
+from stack_config.observability import AlarmThresholds
 
 HEALTH_PATH = "/health"  # the collector's own liveness route (core Routes.scala); /sink-health also checks Kinesis
 
@@ -28,6 +31,7 @@ class CollectorArgs:
     public_subnet_ids: pulumi.Input[Sequence[str]]
     good: StreamInfo
     bad: StreamInfo
+    thresholds: AlarmThresholds = field(default_factory=AlarmThresholds)
 
 
 class Collector(pulumi.ComponentResource):
@@ -103,5 +107,25 @@ class Collector(pulumi.ComponentResource):
         lb.forward_to(service.security_group_id)
 
         self.dns_name = lb.dns_name
+        limits = args.thresholds
+        self.signals = [
+            *load_balancer_signals(
+                "collector",
+                "collector",
+                lb.arn_suffix,
+                lb.target_group_arn_suffix,
+                limits.collector5xx_percent,
+                limits.collector_p99_latency_seconds,
+                ctx.log_group_name("collector"),
+            ),
+            *service.signals,
+        ]
+        self.graphs = [
+            Graph(
+                "collector requests",
+                (MetricRef("requests", "AWS/ApplicationELB", "RequestCount", {"LoadBalancer": lb.arn_suffix}),),
+                "requests",
+            )
+        ]
         self.collector_url = lb.url  # secret when built from a domain set under a --secret `collector` key
         self.register_outputs({"collectorUrl": self.collector_url, "dnsName": self.dns_name})

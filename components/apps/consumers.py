@@ -4,6 +4,7 @@ import json
 from dataclasses import dataclass, field
 
 import pulumi
+import pulumi_aws as aws
 
 from components.apps.app_versions import ENRICH_IMAGE, S3_LOADER_IMAGE
 from components.apps.consumer_configs import (
@@ -17,8 +18,10 @@ from components.apps.hocon import hocon_text
 from components.apps.iam import kcl_consumer, key_for_s3, s3_uri_objects
 from components.apps.lease_table import lease_table
 from components.context import StackContext
+from components.observability.metrics import iterator_age, lake_freshness, lease_table_throttles
 from components.platform.streams import StreamInfo
 from stack_config.apps import BadLoaderConfig, EnrichConfig, EnrichedLoaderConfig, OperationsConfig
+from stack_config.observability import AlarmThresholds
 
 
 @dataclass
@@ -35,6 +38,7 @@ class EnrichArgs:
     resolver: pulumi.Input[dict]
     secret_arns: list[pulumi.Input[str]] = field(default_factory=list)
     asset_s3_uris: list[str] = field(default_factory=list)
+    thresholds: AlarmThresholds = field(default_factory=AlarmThresholds)
 
 
 class Enrich(pulumi.ComponentResource):
@@ -110,6 +114,11 @@ class Enrich(pulumi.ComponentResource):
         )
         self.lease_table_name = table.name
         self.lease_table_arn = table.arn
+        self.signals = [
+            iterator_age(args.raw, args.thresholds.iterator_age_retention_percent, "enrich"),
+            lease_table_throttles("enrich", app_name),
+            *self.service.signals,
+        ]
         self.register_outputs({"leaseTable": table.name, "asgName": self.service.asg_name})
 
 
@@ -125,6 +134,7 @@ class S3LoaderArgs:
     failures: StreamInfo
     lake_bucket: pulumi.Input[str]
     lake_bucket_arn: pulumi.Input[str]
+    thresholds: AlarmThresholds = field(default_factory=AlarmThresholds)
 
 
 class S3Loader(pulumi.ComponentResource):
@@ -194,4 +204,30 @@ class S3Loader(pulumi.ComponentResource):
         )
         self.lease_table_name = table.name
         self.lease_table_arn = table.arn
+        self.signals = [
+            iterator_age(args.source, args.thresholds.iterator_age_retention_percent, app),
+            lease_table_throttles(app, app_name),
+            *self.service.signals,
+        ]
+        if args.kind == "enriched":
+            self.signals.append(self._lake_freshness(name, args))
         self.register_outputs({"leaseTable": table.name, "asgName": self.service.asg_name})
+
+    def _lake_freshness(self, name: str, args: S3LoaderArgs):
+        """S3 request metrics on the loader's prefix (billed like custom metrics: a few dollars a month) give
+        PutRequests per 5 minutes; an alarm on their absence says the lake stopped receiving files."""
+        prefix = f"{args.kind}/"
+        metric = aws.s3.BucketMetric(
+            f"{name}-writes",
+            bucket=args.lake_bucket,
+            name=f"{args.kind}-writes",
+            filter=aws.s3.BucketMetricFilterArgs(prefix=prefix),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return lake_freshness(
+            metric.bucket,
+            f"{args.kind}-writes",
+            prefix,
+            args.thresholds.lake_freshness_minutes,
+            args.config.batching.max_delay_seconds,
+        )

@@ -35,6 +35,7 @@ from components.apps.iam import (
     keys_of_referenced_secrets,
 )
 from components.context import StackContext
+from components.observability.metrics import in_service_below_minimum
 from stack_config import ConfigError
 from stack_config.apps import OperationsConfig, ServiceSize
 
@@ -183,6 +184,10 @@ class Ec2Service(pulumi.ComponentResource):
         self.security_group_id = security_group.id
         self.role_name = role.name
         self.log_group_name = log_group.name
+        # Group metrics (enabled_metrics) make GroupInServiceInstances exist; nothing else is needed for this.
+        self.signals = [
+            in_service_below_minimum(args.app, group.name, args.size.min_size, self._ctx.log_group_name(args.app))
+        ]
         self.register_outputs({"asgName": group.name, "securityGroupId": security_group.id, "logGroup": log_group.name})
 
     def _tags(self, suffix: str = "") -> dict[str, str]:

@@ -29,6 +29,7 @@ from components.apps.iglu_server_config import (
     render_iglu_server_config,
 )
 from components.context import StackContext
+from components.observability.metrics import load_balancer_signals
 from components.platform.database import DatabaseBootstrap, PostgresDatabase
 from components.platform.database_bootstrap import SCRIPT_NAME as BOOTSTRAP_SCRIPT
 from components.platform.database_bootstrap import render_postgres_bootstrap
@@ -43,6 +44,7 @@ from components.platform.load_balancer import (
 from components.platform.secrets import stack_secret
 from stack_config.apps import OperationsConfig
 from stack_config.iglu_server import IgluServerConfig
+from stack_config.observability import AlarmThresholds
 
 APP = "iglu-server"
 CONFIG_PATH = "/snowplow/config/iglu-server.hocon"
@@ -73,6 +75,7 @@ class IgluServerArgs:
     bootstraps: list[pulumi.Output[DatabaseBootstrap]] = field(default_factory=list)
     bootstrap_databases: list[PostgresDatabase] = field(default_factory=list)
     """Other instances the bootstraps run against (admitted on 5432)."""
+    thresholds: AlarmThresholds = field(default_factory=AlarmThresholds)
 
 
 def post_start_lines(bootstrap: bool) -> list[str]:
@@ -220,6 +223,19 @@ class IgluServer(pulumi.ComponentResource):
 
         self._ctx, self._name, self._tls = ctx, name, cfg.tls
         self.url = lb.url
+        # Enrich and the loaders stop validating (and fail events) when the registry is down.
+        self.signals = [
+            *load_balancer_signals(
+                APP,
+                "Iglu Server",
+                lb.arn_suffix,
+                lb.target_group_arn_suffix,
+                args.thresholds.collector5xx_percent,
+                None,
+                ctx.log_group_name(APP),
+            ),
+            *service.signals,
+        ]
         self.write_key_secret_arn = write_secret.arn
         self.endpoint = IgluEndpoint(self.url.apply(lambda u: f"{u}/api"), read_secret.arn, cfg.tls)
         self.register_outputs(

@@ -9,7 +9,7 @@ connects as its own role, created with its database and schema by the Iglu Serve
 """
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 
@@ -25,12 +25,14 @@ from components.destinations.postgres_loader_config import (
     render_postgres_loader_config,
     render_postgres_loader_resolver,
 )
+from components.observability.metrics import iterator_age, lease_table_throttles
 from components.platform.database import AppLogin, PostgresDatabase
 from components.platform.streams import StreamInfo
 from stack_config.apps import OperationsConfig
 from stack_config.destinations import PostgresDestination as PostgresDestinationConfig
 from stack_config.iglu import IgluConfig
 from stack_config.iglu_server import OWN_REGISTRY_NAME
+from stack_config.observability import AlarmThresholds
 
 APP = "postgres-loader"
 LOADER_ROLE = "snowplow_loader"
@@ -54,6 +56,7 @@ class PostgresDestinationArgs:
     iglu: IgluEndpoint
     iglu_config: IgluConfig
     """Its cache settings, and its private registries that are Iglu Servers (static ones cannot serve the loader)."""
+    thresholds: AlarmThresholds = field(default_factory=AlarmThresholds)
 
 
 class PostgresDestination(pulumi.ComponentResource):
@@ -135,4 +138,9 @@ class PostgresDestination(pulumi.ComponentResource):
         args.database.admit(APP, self.service.security_group_id)
         self.lease_table_name = table.name
         self.lease_table_arn = table.arn
+        self.signals = [
+            iterator_age(args.enriched, args.thresholds.iterator_age_retention_percent, APP),
+            lease_table_throttles(APP, app_name),
+            *self.service.signals,
+        ]
         self.register_outputs({"leaseTable": table.name, "asgName": self.service.asg_name})

@@ -15,6 +15,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components.context import StackContext
+from components.observability.metrics import database_free_storage
 from components.platform.secrets import stack_secret
 from stack_config.database import DatabaseInstance
 
@@ -175,6 +176,11 @@ class PostgresDatabase(pulumi.ComponentResource):
         self.password_secret_arn = secret.arn
         self.security_group_id = sg.id
         self.identifier = identifier
+        self.signals = [
+            database_free_storage(
+                args.purpose, identifier, cfg.allocated_storage, cfg.max_allocated_storage is not None
+            )
+        ]
         self.register_outputs(
             {"address": self.address, "passwordSecretArn": self.password_secret_arn, "securityGroupId": sg.id}
         )

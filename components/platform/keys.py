@@ -12,8 +12,8 @@ _USE_KEY = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey
 
 
 def key_policy(partition: str, account_id: str, region: str, log_group_patterns: list[str]) -> str:
-    """Account administers the key via IAM; CloudWatch Logs (for this stack's log groups only) and EC2 Auto
-    Scaling may use it directly. Instance roles get it through IAM, each only via the services it uses."""
+    """Account administers the key via IAM; CloudWatch Logs (for this stack's log groups only), CloudWatch alarms
+    (to publish to the encrypted alarm topic) and EC2 Auto Scaling may use it directly. Instance roles get it through IAM, each only via the services it uses."""
     arn = f"arn:{partition}"
     autoscaling_role = (
         f"{arn}:iam::{account_id}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
@@ -43,6 +43,15 @@ def key_policy(partition: str, account_id: str, region: str, log_group_patterns:
                             ]
                         }
                     },
+                },
+                {
+                    # The stack's alarm topic is encrypted with this key; alarms publish through SNS, which
+                    # needs CloudWatch allowed here (the topic policy limits publishing to this stack's alarms).
+                    "Sid": "CloudWatchAlarmsPublishToEncryptedTopic",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                    "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                    "Resource": "*",
                 },
                 {
                     "Sid": "AutoScalingEncryptsInstanceVolumes",

@@ -124,6 +124,8 @@ class PublicLoadBalancer:
     target_group_arn: pulumi.Output[str]
     dns_name: pulumi.Output[str]
     url: pulumi.Output[str]
+    arn_suffix: pulumi.Output[str]  # the `LoadBalancer` dimension of its CloudWatch metrics
+    target_group_arn_suffix: pulumi.Output[str]  # the `TargetGroup` dimension
 
     def __init__(self, name: str, args: LoadBalancerArgs, parent: pulumi.Resource):
         self._name, self._args = name, args
@@ -192,6 +194,8 @@ class PublicLoadBalancer:
         self.security_group_id = sg.id
         self.target_group_arn = target_group.arn
         self.dns_name = alb.dns_name
+        self.arn_suffix = alb.arn_suffix
+        self.target_group_arn_suffix = target_group.arn_suffix
         tls = args.tls
         if tls.domain and tls.enabled:
             self.url = pulumi.Output.from_input(args.context.from_config(args.config_key, f"https://{tls.domain}"))
