@@ -5,6 +5,7 @@ import pulumi
 import pulumi_aws as aws
 
 import stack_config
+from components.analysis.athena import LakeAnalysis, LakeAnalysisArgs
 from components.apps.collector import Collector, CollectorArgs
 from components.apps.consumers import Enrich, EnrichArgs, S3Loader, S3LoaderArgs
 from components.apps.ec2_service import Placement, describe_instance_type
@@ -205,6 +206,14 @@ if postgres_cfg.enabled:
             }
         ),
     )
+
+# Analysis: Athena over the lake (Glue tables with partition projection, an enforced workgroup, named queries).
+if cfg.analysis.enabled:
+    analysis = LakeAnalysis(
+        "analysis",
+        LakeAnalysisArgs(context=ctx, config=cfg.analysis, lake_bucket=storage.lake.bucket_name, kms_key_arn=keys.key_arn),
+    )
+    pulumi.export("athena", {"workgroup": analysis.workgroup, "database": analysis.database})
 
 # The S3 and DynamoDB gateway endpoints admit only what the stack's instances use.
 network.restrict_gateway_endpoints(

@@ -10,6 +10,7 @@ from pydantic import (
     field_validator,
 )
 
+from stack_config.analysis import AnalysisConfig, ModelingConfig, modeling_problems
 from stack_config.apps import (
     CollectorConfig,
     EnrichConfig,
@@ -105,6 +106,8 @@ class StackConfig(ConfigModel):
     iglu: IgluConfig = Field(default={}, validate_default=True)
     destinations: DestinationsConfig = Field(default={}, validate_default=True)
     secrets: SecretsConfig = SecretsConfig()
+    analysis: AnalysisConfig = AnalysisConfig()
+    modeling: ModelingConfig = ModelingConfig()
 
     @field_validator("accept_limited_use_license")
     @classmethod
@@ -154,4 +157,4 @@ def consistency_problems(config: StackConfig) -> list[str]:
                     "a Kinesis consumer never uses more instances than its input stream has shards: "
                     "raise the shards or lower maxSize"
                 )
-    return problems + iglu_server_problems(config) + destination_problems(config)
+    return problems + iglu_server_problems(config) + destination_problems(config) + modeling_problems(config)
