@@ -1,6 +1,8 @@
 """Snowplow pipeline on AWS: config -> network -> keys -> storage -> streams -> schema registry (Iglu Server and
 its database) -> collector -> enrich -> lake loaders -> destinations (PostgreSQL)."""
 
+from pathlib import Path
+
 import pulumi
 import pulumi_aws as aws
 
@@ -16,12 +18,15 @@ from components.apps.iglu_server import IgluServer, IgluServerArgs
 from components.context import StackContext, stack_tags
 from components.destinations.postgres import EVENTS_DATABASE, LOADER_ROLE, PostgresDestination, PostgresDestinationArgs
 from components.destinations.postgres_loader_config import EVENTS_SCHEMA
+from components.modeling.modeling import Modeling, ModelingArgs
+from components.modeling.warehouses import postgres_warehouse
 from components.platform.database import PostgresDatabase, PostgresDatabaseArgs
 from components.platform.keys import Keys, KeysArgs
 from components.platform.load_balancer import AllowedSource
 from components.platform.network import GatewayAccess, Network, NetworkArgs, plan_network
 from components.platform.storage import Storage, StorageArgs
 from components.platform.streams import Streams, StreamsArgs
+from stack_config.analysis import modeling_warehouse
 
 # Everything that can be wrong with the stack file is found here, before any resource exists.
 deployment = stack_config.load()
@@ -205,6 +210,28 @@ if postgres_cfg.enabled:
                 "passwordSecretArn": c.password_secret_arn,
             }
         ),
+    )
+
+# Data modeling: the dbt project (modeling/dbt) run on a schedule in the warehouse the stack loads. One entry per
+# warehouse (stack_config.analysis.WAREHOUSE_KEYS); the config check guarantees the chosen one is enabled.
+warehouses = {
+    "postgres": lambda: postgres_warehouse(events_db, loader_login),
+}
+if (warehouse_name := modeling_warehouse(cfg)) is not None:
+    modeling = Modeling(
+        "modeling",
+        ModelingArgs(
+            context=ctx,
+            config=cfg.modeling,
+            operations=cfg.operations,
+            placement=private,
+            warehouse=warehouses[warehouse_name](),
+            project_dir=Path(__file__).resolve().parent / "modeling" / "dbt",
+        ),
+    )
+    pulumi.export(
+        "modeling",
+        {"cluster": modeling.cluster_name, "schedule": modeling.schedule_name, "logGroup": modeling.log_group_name},
     )
 
 # Analysis: Athena over the lake (Glue tables with partition projection, an enforced workgroup, named queries).

@@ -48,6 +48,12 @@ _ARNS: dict[str, tuple[str, str, str]] = {
     "aws:autoscaling/group:Group": ("autoscaling", "autoScalingGroup:{uuid}:autoScalingGroupName/{name}", "name"),
     "aws:autoscaling/policy:Policy": ("autoscaling", "scalingPolicy:{uuid}:autoScalingGroupName/{name}", "name"),
     "aws:rds/instance:Instance": ("rds", "db:{name}", "name"),
+    "aws:ecs/cluster:Cluster": ("ecs", "cluster/{name}", "arn"),
+    "aws:ecs/taskDefinition:TaskDefinition": ("ecs", "task-definition/{name}:1", "arn"),
+    "aws:scheduler/scheduleGroup:ScheduleGroup": ("scheduler", "schedule-group/{name}", "name"),
+    "aws:scheduler/schedule:Schedule": ("scheduler", "schedule/default/{name}", "name"),
+    "aws:athena/workgroup:Workgroup": ("athena", "workgroup/{name}", "name"),
+    "aws:glue/catalogDatabase:CatalogDatabase": ("glue", "database/{name}", "name"),
 }
 _GLOBAL_SERVICES = {"iam", "s3"}
 # Physical-name inputs per type (the rest fall back to `name`, then a Pulumi-style suffixed name).
@@ -55,6 +61,7 @@ _NAME_INPUTS = {
     "aws:autoscaling/group:Group": "name",
     "aws:iam/instanceProfile:InstanceProfile": "name",
     "aws:rds/instance:Instance": "identifier",
+    "aws:ecs/taskDefinition:TaskDefinition": "family",
 }
 
 
@@ -234,6 +241,13 @@ class SnowplowMocks(pulumi.runtime.Mocks):
         if extra is not None:
             outputs.update(extra(args, outputs, seed))
         return [physical_id, outputs]
+
+    def _outputs_Schedule(self, args, outputs, seed):
+        group = args.inputs.get("groupName") or "default"
+        return {"arn": self._arn("scheduler", f"schedule/{group}/{outputs['name']}"), "groupName": group}
+
+    def _outputs_TaskDefinition(self, args, outputs, seed):
+        return {"revision": 1, "arnWithoutRevision": outputs["arn"].rsplit(":", 1)[0]}
 
     def _outputs_Key(self, args, outputs, seed):
         return {"keyId": outputs["id"]}

@@ -158,3 +158,18 @@ def modeling_problems(config) -> list[str]:
             "one the models run in (got no value)"
         ]
     return []
+
+
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86_400}
+
+
+def schedule_interval_seconds(expression: str) -> int | None:
+    """Longest time between two runs when it is evident from the expression: rate(...), or a cron expression that
+    fires every day (any month, any day); None for other cron expressions (weekly, monthly...)."""
+    if rate := _RATE.fullmatch(expression):
+        return int(rate[1]) * _UNIT_SECONDS[rate[2].rstrip("s")]
+    if cron := _CRON.fullmatch(expression):
+        fields = cron[1].split(" ")
+        if fields[2] in ("*", "?") and fields[3] == "*" and fields[4] in ("*", "?") and fields[5] == "*":
+            return 86_400
+    return None

@@ -5,3 +5,11 @@ ENRICH_IMAGE = "snowplow/snowplow-enrich-kinesis:6.13.1"
 S3_LOADER_IMAGE = "snowplow/snowplow-s3-loader:3.2.0"
 IGLU_SERVER_IMAGE = "snowplow/iglu-server:0.14.2"
 POSTGRES_LOADER_IMAGE = "snowplow/snowplow-postgres-loader:0.3.3"
+
+# dbt images per warehouse the models can run in: one line per warehouse (stack_config.analysis.WAREHOUSE_KEYS).
+# dbt Labs' images have `dbt` as entrypoint and no AWS CLI; the Postgres image is built for linux/amd64 only.
+DBT_IMAGES = {
+    "postgres": "ghcr.io/dbt-labs/dbt-postgres:1.9.0",
+}
+# Fetches the dbt project from the config bucket before dbt starts (init container of the modeling task).
+AWS_CLI_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.32.9"
