@@ -79,7 +79,7 @@ class Modeling(pulumi.ComponentResource):
             server_side_encryption="aws:kms",
             kms_key_id=place.kms_key_arn,
             bucket_key_enabled=True,
-            metadata={"snowplow-app": APP, "sha256": archive.sha256},
+            metadata={"snowplow-app": APP, "snowplow-file": "project.tar.gz", "sha256": archive.sha256},
             tags=dict(ctx.tags),
             opts=child,
         )
