@@ -238,7 +238,9 @@ if (warehouse_name := modeling_warehouse(cfg)) is not None:
 if cfg.analysis.enabled:
     analysis = LakeAnalysis(
         "analysis",
-        LakeAnalysisArgs(context=ctx, config=cfg.analysis, lake_bucket=storage.lake.bucket_name, kms_key_arn=keys.key_arn),
+        LakeAnalysisArgs(
+            context=ctx, config=cfg.analysis, lake_bucket=storage.lake.bucket_name, kms_key_arn=keys.key_arn
+        ),
     )
     pulumi.export("athena", {"workgroup": analysis.workgroup, "database": analysis.database})
 

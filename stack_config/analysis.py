@@ -137,9 +137,7 @@ def modeling_problems(config) -> list[str]:
     keys = ", ".join(f"snowplow:{key}.enabled" for key in WAREHOUSE_KEYS.values())
     if modeling.warehouse is not None:
         if modeling.warehouse not in WAREHOUSE_KEYS:
-            return [
-                f"snowplow:modeling.warehouse: one of {', '.join(WAREHOUSE_KEYS)} (got {modeling.warehouse!r})"
-            ]
+            return [f"snowplow:modeling.warehouse: one of {', '.join(WAREHOUSE_KEYS)} (got {modeling.warehouse!r})"]
         if modeling.warehouse not in enabled:
             key = WAREHOUSE_KEYS[modeling.warehouse]
             return [

@@ -41,7 +41,7 @@ def dbt_script(spec: TaskSpec) -> str:
         [
             "set -eu",
             f"trap 'rc=$?; if [ $rc -eq 0 ]; then echo {SUCCEEDED_MARKER}; "
-            f"else echo \"{FAILED_MARKER} exit=$rc\"; fi' EXIT",
+            f'else echo "{FAILED_MARKER} exit=$rc"; fi\' EXIT',
             f"cd {MOUNT}",
             f"echo {shlex.quote(f'{spec.archive_sha256}  {ARCHIVE}')} | sha256sum -c -",
             f"tar -xzf {ARCHIVE}",

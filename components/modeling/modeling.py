@@ -138,9 +138,7 @@ class Modeling(pulumi.ComponentResource):
             ],
         )
 
-        spec = pulumi.Output.all(
-            place.config_bucket, log_group.name, warehouse.environment, warehouse.secrets
-        ).apply(
+        spec = pulumi.Output.all(place.config_bucket, log_group.name, warehouse.environment, warehouse.secrets).apply(
             lambda v: TaskSpec(
                 archive_uri=f"s3://{v[0]}/{key}",
                 archive_sha256=archive.sha256,
