@@ -231,7 +231,13 @@ if (warehouse_name := modeling_warehouse(cfg)) is not None:
     )
     pulumi.export(
         "modeling",
-        {"cluster": modeling.cluster_name, "schedule": modeling.schedule_name, "logGroup": modeling.log_group_name},
+        {
+            "cluster": modeling.cluster_name,
+            "taskDefinition": modeling.task_family,
+            "securityGroup": modeling.security_group_id,
+            "schedule": modeling.schedule_name,
+            "logGroup": modeling.log_group_name,
+        },
     )
 
 # Analysis: Athena over the lake (Glue tables with partition projection, an enforced workgroup, named queries).

@@ -263,6 +263,7 @@ class Modeling(pulumi.ComponentResource):
         self.signals = modeling_signals(physical, namespace, cfg, ctx.task_log_group_name(APP))
         self.cluster_name = cluster.name
         self.task_definition_arn = task.arn
+        self.task_family = task.family
         self.schedule_name = schedule.name
         self.log_group_name = log_group.name
         self.security_group_id = security_group.id
