@@ -178,12 +178,12 @@ def test_schedule_runs_the_task_in_the_private_subnets_with_the_configured_expre
         "Statement"
     ]
     assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
-    assert trust["Condition"]["ArnEquals"]["aws:SourceArn"] == schedule_arn(full)
-
-
-def schedule_arn(run) -> str:
-    (schedule,) = of_type(run, "aws:scheduler/schedule:Schedule")
-    return f"arn:aws:scheduler:eu-west-1:123456789012:schedule/{schedule['inputs']['groupName']}/snowplow-full-modeling"
+    # Scheduler names the schedule group (which holds only this schedule) as the source when it assumes the role.
+    group = f"arn:aws:scheduler:eu-west-1:123456789012:schedule-group/{inputs['groupName']}"
+    assert trust["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "123456789012"},
+        "ArnEquals": {"aws:SourceArn": group},
+    }
 
 
 def test_the_task_reaches_the_events_database_and_logs_with_the_stack_key(full):

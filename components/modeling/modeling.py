@@ -41,20 +41,11 @@ class ModelingArgs:
     project_dir: Path
 
 
-def _trust(service: str, conditions: dict) -> str:
-    return pulumi.Output.json_dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": service},
-                    "Action": "sts:AssumeRole",
-                    "Condition": conditions,
-                }
-            ],
-        }
-    )
+def _trust(service: str, conditions: dict | None) -> pulumi.Output[str]:
+    statement = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    if conditions:
+        statement["Condition"] = conditions
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [statement]})
 
 
 class Modeling(pulumi.ComponentResource):
@@ -93,6 +84,8 @@ class Modeling(pulumi.ComponentResource):
             opts=child,
         )
 
+        # ECS documents the confused-deputy conditions for task roles; the execution role keeps the plain trust that
+        # ECS's own documentation gives it (only the scheduler role and operators may pass it).
         task_trust = _trust(
             "ecs-tasks.amazonaws.com",
             {
@@ -104,7 +97,7 @@ class Modeling(pulumi.ComponentResource):
             "execution",
             f"{physical}-execution",
             "Snowplow modeling task: pulls nothing private, writes its logs, reads the warehouse's secrets",
-            task_trust,
+            _trust("ecs-tasks.amazonaws.com", None),
             [
                 {
                     "Sid": "WriteTaskLogs",
@@ -194,14 +187,15 @@ class Modeling(pulumi.ComponentResource):
 
         group = aws.scheduler.ScheduleGroup(f"{name}-schedules", name=physical, tags=ctx.tags_for(physical), opts=child)
         schedule_name = physical
-        schedule_arn = f"{arn}:scheduler:{ctx.region}:{ctx.account_id}:schedule/{physical}/{schedule_name}"
+        # Scheduler assumes the role with the schedule *group* as aws:SourceArn; the group holds only this schedule.
+        group_arn = f"{arn}:scheduler:{ctx.region}:{ctx.account_id}:schedule-group/{physical}"
         scheduler_role = self._role(
             "scheduler",
             f"{physical}-scheduler",
             "EventBridge Scheduler: runs the Snowplow modeling task",
             _trust(
                 "scheduler.amazonaws.com",
-                {"StringEquals": {"aws:SourceAccount": ctx.account_id}, "ArnEquals": {"aws:SourceArn": schedule_arn}},
+                {"StringEquals": {"aws:SourceAccount": ctx.account_id}, "ArnEquals": {"aws:SourceArn": group_arn}},
             ),
             [
                 {
