@@ -1,13 +1,15 @@
 """Snowplow pipeline on AWS: config -> network -> keys -> storage -> streams -> schema registry (Iglu Server and
 its database) -> collector -> enrich -> lake loaders -> destinations (PostgreSQL, Redshift, Snowflake,
-Databricks)."""
+Databricks) -> data modeling (dbt on a schedule) and analysis (Athena over the lake) -> alarms and dashboard."""
 
 import json
+from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 
 import stack_config
+from components.analysis.athena import LakeAnalysis, LakeAnalysisArgs
 from components.apps.collector import Collector, CollectorArgs
 from components.apps.consumers import Enrich, EnrichArgs, S3Loader, S3LoaderArgs
 from components.apps.ec2_service import Placement, describe_instance_type
@@ -21,6 +23,8 @@ from components.destinations.postgres import EVENTS_DATABASE, LOADER_ROLE, Postg
 from components.destinations.postgres_loader_config import EVENTS_SCHEMA
 from components.destinations.redshift import RedshiftDestination, RedshiftDestinationArgs
 from components.destinations.snowflake import SnowflakeLoader, SnowflakeLoaderArgs
+from components.modeling.modeling import Modeling, ModelingArgs
+from components.modeling.warehouses import postgres_warehouse
 from components.observability.observability import Observability, ObservabilityArgs, Stage
 from components.platform.database import PostgresDatabase, PostgresDatabaseArgs
 from components.platform.keys import Keys, KeysArgs
@@ -28,6 +32,7 @@ from components.platform.load_balancer import AllowedSource
 from components.platform.network import GatewayAccess, Network, NetworkArgs, plan_network
 from components.platform.storage import Storage, StorageArgs
 from components.platform.streams import Streams, StreamsArgs
+from stack_config.analysis import modeling_warehouse
 
 # Everything that can be wrong with the stack file is found here, before any resource exists.
 deployment = stack_config.load()
@@ -328,6 +333,45 @@ if databricks_cfg.enabled:
         },
     )
 
+# Data modeling: the dbt project (modeling/dbt) run on a schedule in the warehouse the stack loads. One entry per
+# warehouse (stack_config.analysis.WAREHOUSE_KEYS); the config check guarantees the chosen one is enabled.
+warehouses = {
+    "postgres": lambda: postgres_warehouse(events_db, loader_login),
+}
+modeling = None
+if (warehouse_name := modeling_warehouse(cfg)) is not None:
+    modeling = Modeling(
+        "modeling",
+        ModelingArgs(
+            context=ctx,
+            config=cfg.modeling,
+            operations=cfg.operations,
+            placement=private,
+            warehouse=warehouses[warehouse_name](),
+            project_dir=Path(__file__).resolve().parent / "modeling" / "dbt",
+        ),
+    )
+    pulumi.export(
+        "modeling",
+        {
+            "cluster": modeling.cluster_name,
+            "taskDefinition": modeling.task_family,
+            "securityGroup": modeling.security_group_id,
+            "schedule": modeling.schedule_name,
+            "logGroup": modeling.log_group_name,
+        },
+    )
+
+# Analysis: Athena over the lake (Glue tables with partition projection, an enforced workgroup, named queries).
+if cfg.analysis.enabled:
+    analysis = LakeAnalysis(
+        "analysis",
+        LakeAnalysisArgs(
+            context=ctx, config=cfg.analysis, lake_bucket=storage.lake.bucket_name, kms_key_arn=keys.key_arn
+        ),
+    )
+    pulumi.export("athena", {"workgroup": analysis.workgroup, "database": analysis.database})
+
 # The S3 and DynamoDB gateway endpoints admit only what the stack's instances use.
 network.restrict_gateway_endpoints(
     GatewayAccess(
@@ -355,6 +399,8 @@ if postgres is not None:
 if redshift is not None:
     destination_stages.append(Stage("Destination: Redshift", redshift.signals))
 destination_stages += [Stage(f"Destination: {title}", loader.signals) for title, loader in warehouse_loaders]
+if modeling is not None:
+    destination_stages.append(Stage("Data modeling", modeling.signals))
 observability = Observability(
     "observability",
     ObservabilityArgs(

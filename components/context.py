@@ -32,14 +32,22 @@ class StackContext:
         """CloudWatch log group of an app's instances; `log_group_patterns` match every one of this stack."""
         return f"/aws/ec2/{self.name(thing)}"
 
+    def task_log_group_name(self, thing: str) -> str:
+        """CloudWatch log group of an ECS task of this stack (e.g. the modeling task)."""
+        return f"/aws/ecs/{self.name(thing)}"
+
     def database_log_group_name(self, identifier: str, kind: str) -> str:
         """Where RDS exports log `kind` of the stack's database `identifier` (which starts with the prefix)."""
         return f"/aws/rds/instance/{identifier}/{kind}"
 
     @property
     def log_group_patterns(self) -> list[str]:
-        """Every log group this stack creates: its app instances' and its databases' exports."""
-        return [self.log_group_name("*"), self.database_log_group_name(self.name("*"), "*")]
+        """Every log group this stack creates: its app instances', its ECS tasks' and its databases' exports."""
+        return [
+            self.log_group_name("*"),
+            self.task_log_group_name("*"),
+            self.database_log_group_name(self.name("*"), "*"),
+        ]
 
     def short_name(self, thing: str, limit: int) -> str:
         """`name(thing)` cut to an AWS length limit, kept unique with a hash suffix when cut."""

@@ -50,6 +50,12 @@ _ARNS: dict[str, tuple[str, str, str]] = {
     "aws:rds/instance:Instance": ("rds", "db:{name}", "name"),
     "aws:redshiftserverless/namespace:Namespace": ("redshift-serverless", "namespace/{uuid}", "name"),
     "aws:redshiftserverless/workgroup:Workgroup": ("redshift-serverless", "workgroup/{uuid}", "name"),
+    "aws:ecs/cluster:Cluster": ("ecs", "cluster/{name}", "arn"),
+    "aws:ecs/taskDefinition:TaskDefinition": ("ecs", "task-definition/{name}:1", "arn"),
+    "aws:scheduler/scheduleGroup:ScheduleGroup": ("scheduler", "schedule-group/{name}", "name"),
+    "aws:scheduler/schedule:Schedule": ("scheduler", "schedule/default/{name}", "name"),
+    "aws:athena/workgroup:Workgroup": ("athena", "workgroup/{name}", "name"),
+    "aws:glue/catalogDatabase:CatalogDatabase": ("glue", "database/{name}", "name"),
 }
 _GLOBAL_SERVICES = {"iam", "s3"}
 # Physical-name inputs per type (the rest fall back to `name`, then a Pulumi-style suffixed name).
@@ -59,6 +65,7 @@ _NAME_INPUTS = {
     "aws:rds/instance:Instance": "identifier",
     "aws:redshiftserverless/namespace:Namespace": "namespaceName",
     "aws:redshiftserverless/workgroup:Workgroup": "workgroupName",
+    "aws:ecs/taskDefinition:TaskDefinition": "family",
 }
 
 
@@ -238,6 +245,13 @@ class SnowplowMocks(pulumi.runtime.Mocks):
         if extra is not None:
             outputs.update(extra(args, outputs, seed))
         return [physical_id, outputs]
+
+    def _outputs_Schedule(self, args, outputs, seed):
+        group = args.inputs.get("groupName") or "default"
+        return {"arn": self._arn("scheduler", f"schedule/{group}/{outputs['name']}"), "groupName": group}
+
+    def _outputs_TaskDefinition(self, args, outputs, seed):
+        return {"revision": 1, "arnWithoutRevision": outputs["arn"].rsplit(":", 1)[0]}
 
     def _outputs_Key(self, args, outputs, seed):
         return {"keyId": outputs["id"]}

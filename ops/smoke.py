@@ -239,13 +239,14 @@ def collect_bad(records: list[bytes], run: Run, evidence: Evidence) -> None:
 
 
 class LakeScanner:
-    """New objects under `enriched/` in the lake since the run started (the S3 loader names files by write time)."""
+    """New objects under `enriched/` in the lake since the run started. The S3 loader writes them under a prefix per
+    UTC day, `load_date=<yyyy-MM-dd>/` (see components/apps/consumer_configs.py), named by write time."""
 
     MAX_OBJECT_BYTES = 64 * 1024 * 1024
 
     def __init__(self, s3, bucket: str, since: datetime, prefix: str = "enriched/"):
         self.s3, self.bucket, self.prefix, self.since = s3, bucket, prefix, since
-        self.start_after = f"{prefix}{since - timedelta(minutes=5):%Y-%m-%d-%H%M%S}"
+        self.start_after = f"{prefix}load_date={since - timedelta(minutes=5):%Y-%m-%d}/"
         self.seen: set[str] = set()
 
     def poll(self) -> list[str]:

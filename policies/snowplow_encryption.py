@@ -43,6 +43,7 @@ from snowplow_policy_util import (
     snake,
     stack_policy,
     string_list,
+    to_plain,
 )
 
 KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
@@ -603,6 +604,41 @@ def check_https_redirect(args, report, cfg):
                 )
 
 
+RESULT_CONFIGURATION_CARRIERS = carriers("result_configuration")
+ATHENA_KMS_OPTIONS = ("SSE_KMS", "CSE_KMS")
+
+
+def check_athena_results(args, report, cfg):
+    """The workgroup's settings override the client's, and its results are encrypted with a KMS key."""
+    configuration = to_plain(args.props.get("configuration"), ("configuration",)) or {}
+    if configuration.get("enforceWorkgroupConfiguration") is False:
+        report(
+            f"Athena workgroup '{args.name}' lets clients override its settings "
+            "(configuration.enforce_workgroup_configuration=False), so a query can write unencrypted results "
+            "anywhere; set it to True."
+        )
+    managed = configuration.get("managedQueryResultsConfiguration") or {}
+    if is_true(managed.get("enabled")):
+        if problem := key_problem(get(managed, "encryptionConfiguration", "kmsKey"), cfg, required=True):
+            report(
+                f"Athena workgroup '{args.name}' keeps results in Athena-managed storage but {problem}; set "
+                "managed_query_results_configuration.encryption_configuration.kms_key."
+            )
+        return
+    encryption = get(configuration, "resultConfiguration", "encryptionConfiguration")
+    option = get(encryption, "encryptionOption")
+    if option not in ATHENA_KMS_OPTIONS:
+        report(
+            f"Athena workgroup '{args.name}' writes query results "
+            + (f"with {option}" if has_value(option) else "unencrypted")
+            + " (configuration.result_configuration.encryption_configuration); set "
+            "encryption_configuration={'encryption_option': 'SSE_KMS', 'kms_key_arn': <key ARN>} and keep "
+            "enforce_workgroup_configuration=True."
+        )
+    elif problem := key_problem(get(encryption, "kmsKeyArn"), cfg, required=True):
+        report(f"Athena workgroup '{args.name}' encrypts query results with {option} but {problem}.")
+
+
 KEY_OPTIONS = key_options()
 
 POLICIES = [
@@ -711,6 +747,14 @@ POLICIES = [
         [LOG_GROUP],
         check_log_group_kms,
         config={"requireKms": boolean(True, "Require kms_key_id on every log group (false turns the rule off).")},
+    ),
+    resource_policy(
+        "athena-workgroup-require-encrypted-results",
+        "Athena workgroups enforce their configuration and encrypt query results with a KMS key (SSE_KMS or "
+        "CSE_KMS, or a key for Athena-managed results).",
+        sorted(RESULT_CONFIGURATION_CARRIERS),
+        check_athena_results,
+        config=KEY_OPTIONS,
     ),
     resource_policy(
         "secretsmanager-secret-require-cmk",

@@ -1,5 +1,5 @@
 """Network exposure and host hardening: security groups, IMDSv2, public IPs, public databases, S3 access,
-load balancer hardening, secrets in user data and SSM."""
+load balancer hardening, secrets in user data, SSM and ECS task definitions, privileged containers."""
 
 import functools
 import ipaddress
@@ -463,6 +463,65 @@ def check_ssm_secure_string(args, report, cfg):
         )
 
 
+# --- ECS task definitions --------------------------------------------------------------------
+
+TASK_DEFINITION_CARRIERS = carriers("container_definitions")
+# Linux capabilities that amount to root on the host.
+HOST_CAPABILITIES = {"ALL", "SYS_ADMIN"}
+# An environment variable whose name ends in a secret word.
+_SECRET_VARIABLE = re.compile(rf"(?i)(?:{_SECRET_WORDS})$")
+
+
+def _containers(args) -> list:
+    """The task definition's container definitions (plain dicts); unknown during preview raises."""
+    containers = []
+    for path in TASK_DEFINITION_CARRIERS[args.resource_type]:
+        for where, value in places(args.props, path):
+            document = json_document(value, where)
+            containers += [(where, c) for c in as_list(document) if isinstance(c, dict)]
+    return containers
+
+
+def check_task_privileged(args, report, cfg):
+    for where, container in _containers(args):
+        name = container.get("name") or "?"
+        added = {str(c).upper() for c in as_list(get(container, "linuxParameters", "capabilities", "add"))}
+        if is_true(container.get("privileged")):
+            report(
+                f"Task definition '{args.name}': container '{name}' is privileged ({snake(where)}); it would hold "
+                "every capability of the host. Remove privileged=true (Fargate refuses it anyway)."
+            )
+        elif added & HOST_CAPABILITIES:
+            report(
+                f"Task definition '{args.name}': container '{name}' adds {sorted(added & HOST_CAPABILITIES)} "
+                f"({snake(where)}), which amounts to root on the host; add only the capabilities it needs."
+            )
+
+
+def check_task_plaintext_secrets(args, report, cfg):
+    patterns, min_length = cfg["credentialPatterns"], cfg["minLiteralLength"]
+    for where, container in _containers(args):
+        name = container.get("name") or "?"
+        for variable in as_list(container.get("environment")):
+            key, value = str(get(variable, "name") or ""), get(variable, "value")
+            if not isinstance(value, str):
+                continue
+            if any(re.search(p, value) for p in patterns) or (
+                _SECRET_VARIABLE.search(key) and _is_literal_credential(value, min_length)
+            ):
+                report(
+                    f"Task definition '{args.name}': container '{name}' sets environment variable '{key}' to a "
+                    f"written-out credential ({snake(where)}); pass it in `secrets` with valueFrom=<Secrets "
+                    "Manager secret or SSM SecureString ARN>, which ECS resolves when the task starts."
+                )
+        commands = [str(c) for part in ("entryPoint", "command") for c in as_list(container.get(part))]
+        for number, what in credential_findings("\n".join(commands), patterns, min_length)[:1]:
+            report(
+                f"Task definition '{args.name}': the command of container '{name}' writes out {what} (line "
+                f"{number}); read it from an environment variable that `secrets` fills from Secrets Manager."
+            )
+
+
 # --- Databases -------------------------------------------------------------------------------
 
 PUBLIC_ACCESS_CARRIERS = carriers("publicly_accessible")
@@ -695,6 +754,25 @@ POLICIES = [
                 r"password|passwd|secret|token|api[-_]?key|private[-_]?key|credential",
                 "Regular expression (case-insensitive) for parameter names that hold secrets.",
             )
+        },
+    ),
+    resource_policy(
+        "ecs-task-definition-forbid-privileged",
+        "ECS task definitions run no privileged container and add no host-root capability (ALL, SYS_ADMIN).",
+        sorted(TASK_DEFINITION_CARRIERS),
+        check_task_privileged,
+    ),
+    resource_policy(
+        "ecs-task-definition-forbid-plaintext-secrets",
+        "ECS task definitions write out no credential in a container's environment or command: secrets come from "
+        "Secrets Manager or SSM through `secrets`.",
+        sorted(TASK_DEFINITION_CARRIERS),
+        check_task_plaintext_secrets,
+        config={
+            "credentialPatterns": string_list(
+                CREDENTIAL_PATTERNS, "Regular expressions of credential formats recognisable by themselves."
+            ),
+            "minLiteralLength": integer(6, "Shortest written-out value taken for a credential.", minimum=1),
         },
     ),
     resource_policy(

@@ -10,6 +10,7 @@ from pydantic import (
     field_validator,
 )
 
+from stack_config.analysis import AnalysisConfig, ModelingConfig, modeling_problems
 from stack_config.apps import (
     CollectorConfig,
     EnrichConfig,
@@ -109,6 +110,8 @@ class StackConfig(ConfigModel):
     destination_secrets: DestinationSecrets = DestinationSecrets()
     secrets: SecretsConfig = SecretsConfig()
     observability: ObservabilityConfig = Field(default={}, validate_default=True)
+    analysis: AnalysisConfig = AnalysisConfig()
+    modeling: ModelingConfig = ModelingConfig()
 
     @field_validator("accept_limited_use_license")
     @classmethod
@@ -181,4 +184,5 @@ def consistency_problems(config: StackConfig) -> list[str]:
         + destination_problems(config)
         + warehouse_problems(config)
         + observability_problems(config)
+        + modeling_problems(config)
     )

@@ -68,6 +68,8 @@ SETTINGS = [
     Setting("policy_arn", depth=0),
     Setting("policy_arns", depth=0),
     Setting("managed_policy_arns", depth=0),
+    Setting("container_definitions", depth=0),
+    Setting("result_configuration", depth=1, modules=("athena",)),
 ]
 
 # Carriers that the rules deliberately leave alone, with the reason (reviewed whenever the SDK grows one).
@@ -117,6 +119,8 @@ EXCLUDED = {
     "managed_policy_arns": {
         "aws:rolesanywhere/profile:Profile": "session policies that can only narrow the role's permissions",
     },
+    "container_definitions": {},
+    "result_configuration": {},
 }
 
 

@@ -62,6 +62,7 @@ def test_streams_are_wired_as_snowplow_runs_them(prod):
     enriched = hocon(prod, "s3-loader-enriched", "s3-loader.hocon")
     assert (enriched["input.streamName"], enriched["purpose"]) == ("snowplow-prod-enriched", "ENRICHED_EVENTS")
     assert enriched["output.good.path"] == f"s3://{lake}/enriched/"
+    assert enriched["output.good.partitionFormat"] == "load_date={yyyy}-{MM}-{dd}"  # what the Athena table projects
     assert enriched["output.bad.streamName"] == "snowplow-prod-bad-2"
 
     bad = hocon(prod, "s3-loader-bad", "s3-loader.hocon")
@@ -175,7 +176,8 @@ def test_alb_drops_invalid_headers_and_logs_to_an_sse_s3_bucket_in_prod(prod, de
     sse = [
         r
         for r in of_type(prod, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
-        if not r["name"].startswith("iglu-server-")  # the Iglu Server's own ALB log bucket
+        # the Iglu Server's own ALB log bucket; Athena's results bucket (KMS, tested in test_analysis.py)
+        if not r["name"].startswith(("iglu-server-", "analysis-"))
     ]
     algorithms = sorted(r["inputs"]["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] for r in sse)
     assert algorithms == ["AES256", "aws:kms", "aws:kms"]

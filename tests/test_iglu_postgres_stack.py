@@ -219,6 +219,7 @@ def test_databases_admit_only_the_apps_that_use_them(full):
     ]
     assert sorted(r["name"] for r in rules) == [
         "events-db-from-iglu-server",  # it prepares the loader's role, database and schema
+        "events-db-from-modeling",  # the scheduled dbt task (modeling.enabled in the full stack)
         "events-db-from-postgres-loader",
         "iglu-db-from-iglu-server",
     ]

@@ -43,6 +43,15 @@ from tests.policy_helpers import (
 )
 
 CLASSIC_ELB = "aws:elb/loadBalancer:LoadBalancer"
+ATHENA_WORKGROUP = "aws:athena/workgroup:Workgroup"
+
+
+def athena_workgroup(encryption=None, **configuration):
+    """An Athena workgroup that enforces its settings and writes results with `encryption` (default SSE_KMS)."""
+    encryption = {"encryptionOption": "SSE_KMS", "kmsKeyArn": KEY_ARN} if encryption is None else encryption
+    result = {"outputLocation": "s3://results/", "encryptionConfiguration": encryption}
+    config = {"enforceWorkgroupConfiguration": True, "resultConfiguration": result, **configuration}
+    return resource(ATHENA_WORKGROUP, "analysis", {"name": "analysis", "configuration": config, "tags": TAGS})
 
 
 def sse_config(bucket, algorithm="aws:kms", key=KEY_ARN, name="data-sse"):
@@ -193,6 +202,10 @@ CASES = {
     "cloudwatch-log-group-require-kms": (
         good_log_group(kmsKeyId=None),
         good_log_group(),
+    ),
+    "athena-workgroup-require-encrypted-results": (
+        athena_workgroup(encryption={"encryptionOption": "SSE_S3"}),
+        athena_workgroup(),
     ),
     "secretsmanager-secret-require-cmk": (
         resource(SECRET, "iglu-api-key", {"kmsKeyId": "alias/aws/secretsmanager", "tags": TAGS}),
@@ -470,3 +483,24 @@ def test_configuration_for_a_bucket_outside_the_stack_is_judged_by_name(pack):
     assert_passes(pack, "s3-sse-configuration-require-kms", [outside], config=PROD_CONFIG)
     outside["inputs"]["bucket"] = "org-lake-eu"
     assert_violates(pack, "s3-sse-configuration-require-kms", [outside], urn=outside["urn"], contains="AES256")
+
+
+def test_athena_workgroup_must_enforce_and_name_a_key(pack):
+    policy = "athena-workgroup-require-encrypted-results"
+    overridable = athena_workgroup(enforceWorkgroupConfiguration=False)
+    assert_violates(pack, policy, [overridable], contains="enforce_workgroup_configuration=False")
+    keyless = athena_workgroup(encryption={"encryptionOption": "SSE_KMS"})
+    assert_violates(pack, policy, [keyless], contains="no KMS key")
+    no_results = resource(ATHENA_WORKGROUP, "bare", {"name": "bare", "tags": TAGS})
+    assert_violates(pack, policy, [no_results], contains="unencrypted")
+    aws_key = athena_workgroup(encryption={"encryptionOption": "SSE_KMS", "kmsKeyArn": "alias/aws/s3"})
+    assert_passes(pack, policy, [aws_key])
+    assert_violates(pack, policy, [aws_key], config=PROD_CONFIG, contains="customer-managed")
+
+
+def test_athena_managed_results_need_a_key(pack):
+    policy = "athena-workgroup-require-encrypted-results"
+    managed = {"enabled": True}
+    assert_violates(pack, policy, [athena_workgroup(managedQueryResultsConfiguration=managed)], contains="managed")
+    managed["encryptionConfiguration"] = {"kmsKey": KEY_ARN}
+    assert_passes(pack, policy, [athena_workgroup(managedQueryResultsConfiguration=managed)])

@@ -2,6 +2,7 @@
 
 import base64
 import gzip
+import json
 
 import pytest
 
@@ -40,6 +41,19 @@ from tests.policy_helpers import (
 )
 
 PUBLIC_INGRESS = "ec2-security-group-restrict-public-ingress"
+TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
+
+
+def task_definition(**container):
+    """A Fargate task definition with one container (wire format: container definitions as JSON text)."""
+    base = {
+        "name": "dbt",
+        "image": "ghcr.io/dbt-labs/dbt-postgres:1.9.0",
+        "environment": [{"name": "DBT_HOST", "value": "db.internal"}, {"name": "DBT_USER", "value": "loader"}],
+        "secrets": [{"name": "DBT_PASSWORD", "valueFrom": "arn:aws:secretsmanager:eu-west-1:1:secret:db-AbCdEf"}],
+    }
+    inputs = {"family": "modeling", "containerDefinitions": json.dumps([{**base, **container}]), "tags": TAGS}
+    return resource(TASK_DEFINITION, "modeling-task", inputs)
 
 
 # --- Security group ingress ------------------------------------------------------------------
@@ -200,6 +214,14 @@ CASES = {
         resource(
             PARAMETER, "db-password", {"name": "/snowplow/test/iglu/db-password", "type": "SecureString", "value": "x"}
         ),
+    ),
+    "ecs-task-definition-forbid-privileged": (
+        task_definition(privileged=True),
+        task_definition(privileged=False),
+    ),
+    "ecs-task-definition-forbid-plaintext-secrets": (
+        task_definition(environment=[{"name": "DBT_PASSWORD", "value": "Wr1tten-0ut-Passw0rd"}]),
+        task_definition(),
     ),
     "rds-database-forbid-public-access": (
         good_rds(publiclyAccessible=True),
@@ -580,3 +602,40 @@ def test_public_access_block_linked_by_bucket_name(pack):
     bucket, _, pab, *rest = good_bucket_set()
     loose = resource(PAB, "data-pab", {**pab["inputs"], "bucket": "snowplow-test-data"})
     assert_passes(pack, "s3-bucket-require-public-access-block", [bucket, loose, *rest])
+
+
+# --- ECS task definitions ----------------------------------------------------------------------
+
+
+def test_task_definition_adding_sys_admin_violates(pack):
+    task = task_definition(linuxParameters={"capabilities": {"add": ["NET_BIND_SERVICE", "SYS_ADMIN"]}})
+    assert_violates(pack, "ecs-task-definition-forbid-privileged", [task], contains="SYS_ADMIN")
+    assert_passes(
+        pack,
+        "ecs-task-definition-forbid-privileged",
+        [task_definition(linuxParameters={"capabilities": {"add": ["NET_BIND_SERVICE"]}})],
+    )
+
+
+def test_task_definition_credentials_in_commands_and_token_formats_violate(pack):
+    policy = "ecs-task-definition-forbid-plaintext-secrets"
+    in_command = task_definition(command=["sh", "-c", "psql postgresql://loader:S3cretValue99@db/snowplow"])
+    assert_violates(pack, policy, [in_command], contains="password in a URL")
+    token = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+    known_format = task_definition(environment=[{"name": "GIT_URL_SUFFIX", "value": token}])
+    assert_violates(pack, policy, [known_format], contains="GIT_URL_SUFFIX")
+
+
+def test_task_definition_references_and_plain_settings_pass(pack):
+    """What the modeling task does: names and hosts in `environment`, the password through `secrets`, and
+    variables referenced by name in its script."""
+    task = task_definition(
+        environment=[
+            {"name": "DBT_PASSWORD_SECRET", "value": "arn:aws:secretsmanager:eu-west-1:1:secret:db-AbCdEf"},
+            {"name": "API_TOKEN", "value": "${API_TOKEN}"},
+            {"name": "DBT_SCHEMA", "value": "derived"},
+        ],
+        entryPoint=["/bin/sh", "-c"],
+        command=['set -eu\ndbt build --target "$DBT_TARGET"'],
+    )
+    assert_passes(pack, "ecs-task-definition-forbid-plaintext-secrets", [task])

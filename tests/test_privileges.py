@@ -169,6 +169,7 @@ def test_key_policy_lets_logs_use_the_key_only_for_this_stacks_log_groups(plan):
     patterns = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
     assert patterns == [
         f"arn:aws:logs:eu-west-1:123456789012:log-group:/aws/ec2/snowplow-{plan.stack}-*",
+        f"arn:aws:logs:eu-west-1:123456789012:log-group:/aws/ecs/snowplow-{plan.stack}-*",
         f"arn:aws:logs:eu-west-1:123456789012:log-group:/aws/rds/instance/snowplow-{plan.stack}-*/*",
     ]
     groups = of_type(plan, "aws:cloudwatch/logGroup:LogGroup")

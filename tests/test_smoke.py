@@ -79,7 +79,9 @@ def test_events_in_the_lake_count_when_required(aws, tmp_path, capsys, monkeypat
         sent = original(url, run, progress, timeout)
         lines = [enriched_tsv({"aid": run.app_id, "eid": eid, "e": kind}) for eid, kind in sent.items()]
         boto3.client("s3", region_name=REGION).put_object(
-            Bucket=LAKE, Key="enriched/2030-01-01-000000-x.gz", Body=gzip.compress("\n".join(lines).encode())
+            Bucket=LAKE,
+            Key="enriched/load_date=2030-01-01/2030-01-01-000000-x.gz",
+            Body=gzip.compress("\n".join(lines).encode()),
         )
         return sent
 

@@ -11,3 +11,11 @@ REDSHIFT_LOADER_IMAGE = "snowplow/rdb-loader-redshift:6.7.2"
 # Snowplow's docs list 0.6.1 and 0.5.0 as current (src/componentVersions.js, 2026-08).
 SNOWFLAKE_LOADER_IMAGE = "snowplow/snowflake-loader-kinesis:0.6.1"
 DATABRICKS_LOADER_IMAGE = "snowplow/databricks-loader-kinesis:0.5.0"
+
+# dbt images per warehouse the models can run in: one line per warehouse (stack_config.analysis.WAREHOUSE_KEYS).
+# dbt Labs' images have `dbt` as entrypoint and no AWS CLI; the Postgres image is built for linux/amd64 only.
+DBT_IMAGES = {
+    "postgres": "ghcr.io/dbt-labs/dbt-postgres:1.9.0",
+}
+# Fetches the dbt project from the config bucket before dbt starts (init container of the modeling task).
+AWS_CLI_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.32.9"

@@ -6,6 +6,10 @@ from typing import Any, Literal
 # Enrich 6 and S3 Loader 3 (common-streams apps) answer any GET on this port with 200 when healthy, 503
 # otherwise (runtime-common HealthProbe); it is their default `monitoring.healthProbe.port`, set explicitly.
 HEALTH_PROBE_PORT = 8000
+# Enriched files land under `<path>/load_date=<yyyy-MM-dd>/` (the UTC day the loader writes them; the loader accepts
+# only date placeholders for enriched events): one prefix per day, which Athena's partition projection reads.
+ENRICHED_PARTITION_COLUMN = "load_date"
+ENRICHED_PARTITION_FORMAT = ENRICHED_PARTITION_COLUMN + "={yyyy}-{MM}-{dd}"
 
 
 def _monitoring() -> dict[str, Any]:
@@ -48,8 +52,7 @@ def render_s3_loader_config(
     max_delay_seconds: int,
 ) -> dict[str, Any]:
     good: dict[str, Any] = {"path": path}
-    if purpose == "SELF_DESCRIBING":
-        good["partitionFormat"] = "{vendor}.{schema}"
+    good["partitionFormat"] = "{vendor}.{schema}" if purpose == "SELF_DESCRIBING" else ENRICHED_PARTITION_FORMAT
     return {
         "license": {"accept": True},
         "input": _input(source),

@@ -57,14 +57,21 @@ class ObservabilityArgs:
     """The data path in order; each stage's signals become alarms and its charts a dashboard row."""
 
 
+def _resolved_dimensions(dimensions) -> pulumi.Output[dict]:
+    """The dimensions with every value resolved (`Output.all()` of nothing would give a list, not a dict)."""
+    if not dimensions:
+        return pulumi.Output.from_input({})
+    return pulumi.Output.all(**{k: pulumi.Output.from_input(v) for k, v in dimensions.items()})
+
+
 def _resolved_refs(refs: Sequence[MetricRef]) -> pulumi.Output[list[MetricRef]]:
-    return pulumi.Output.all(
-        *(pulumi.Output.all(**{k: pulumi.Output.from_input(v) for k, v in r.dimensions.items()}) for r in refs)
-    ).apply(lambda dims: [replace(r, dimensions=d) for r, d in zip(refs, dims, strict=True)])
+    return pulumi.Output.all(*(_resolved_dimensions(r.dimensions) for r in refs)).apply(
+        lambda dims: [replace(r, dimensions=d) for r, d in zip(refs, dims, strict=True)]
+    )
 
 
 def _resolved_signal(signal: Signal) -> pulumi.Output[Signal]:
-    dims = pulumi.Output.all(**{k: pulumi.Output.from_input(v) for k, v in signal.dimensions.items()})
+    dims = _resolved_dimensions(signal.dimensions)
     refs = _resolved_refs(signal.math.metrics) if signal.math is not None else pulumi.Output.from_input([])
 
     def build(values):
