@@ -39,7 +39,7 @@ spans as (
   group by domain_sessionid
 ),
 
-views as (
+session_views as (
   select
     domain_sessionid,
     count(*) as page_views,
@@ -79,7 +79,7 @@ modeled as (
     on first_event.domain_sessionid = s.domain_sessionid and first_event.event_in_session_index = 1
   inner join numbered last_login
     on last_login.domain_sessionid = s.domain_sessionid and last_login.identified_recency = 1
-  left join views v on v.domain_sessionid = s.domain_sessionid
+  left join session_views v on v.domain_sessionid = s.domain_sessionid
   left join {{ ref('snowplow_page_views') }} landing
     on landing.domain_sessionid = s.domain_sessionid and landing.page_view_in_session_index = 1
   left join {{ ref('snowplow_page_views') }} exit_view
