@@ -4,6 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK ?= dev
 STAMP := $(VENV)/.installed
+# dbt gets its own environment: dbt-core needs protobuf 6, the policy pack pins protobuf 5.
+DBT_VENV := .venv-dbt
+DBT_STAMP := $(DBT_VENV)/.installed
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -ec
 
@@ -27,7 +30,14 @@ $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
 		| { grep --line-buffered -E '^(Collecting|Successfully|ERROR)' || true; }
 	touch $(STAMP)
 
-venv: $(STAMP)
+$(DBT_STAMP): modeling/dbt/requirements.txt
+	@echo "== setting up $(DBT_VENV) (dbt for the modeling tests; under a minute, each package listed as it installs)"
+	test -x $(DBT_VENV)/bin/python || $(PYTHON) -m venv $(DBT_VENV)
+	$(DBT_VENV)/bin/python -m pip install --disable-pip-version-check --progress-bar off -r modeling/dbt/requirements.txt \
+		| { grep --line-buffered -E '^(Collecting|Successfully|ERROR)' || true; }
+	touch $(DBT_STAMP)
+
+venv: $(STAMP) $(DBT_STAMP)
 
 # offline.preview exits 0 ok, 1 invalid stack config, 2 mandatory policy violation. make reports any failed
 # recipe as its own exit status 2, so the last line names the preview's code; scripts that need the code
@@ -51,9 +61,9 @@ graphviz:
 diagram: $(STAMP) graphviz
 	$(PY) -m offline.diagram $(STACK_SOURCE) $(if $(OUT),--out $(OUT),)
 
-test: $(STAMP)
+test: $(STAMP) $(DBT_STAMP)
 	$(PY) -m ruff check .
-	$(PY) -m pytest -q -n auto
+	$(PY) -m pytest -q -n auto --dist loadgroup
 
 smoke: $(STAMP)
 	$(PY) -m ops.smoke $(SMOKE_SOURCE) $(SMOKE_ARGS)
@@ -77,4 +87,4 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) $(DBT_VENV) .pytest_cache

@@ -7,7 +7,6 @@ than the RDS engine the stack pins (16); the statements used exist unchanged in 
 import concurrent.futures
 import os
 import shutil
-import socket
 import stat
 import subprocess
 import sys
@@ -18,14 +17,9 @@ import pytest
 
 from components.platform.database import DatabaseBootstrap
 from components.platform.database_bootstrap import render_postgres_bootstrap
-
-
-def _server_tool(name: str) -> str | None:
-    """On PATH, or where Debian's postgresql package keeps the server binaries (not on PATH there)."""
-    return shutil.which(name) or next(
-        (str(p) for p in sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True)), None
-    )
-
+from tests.local_postgres import as_postgres as _as_postgres
+from tests.local_postgres import free_port as _free_port
+from tests.local_postgres import server_tool as _server_tool
 
 TOOLS = {name: _server_tool(name) for name in ("initdb", "pg_ctl", "psql", "openssl")}
 MASTER_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:t/iglu-db/master-password-AbCdEf"
@@ -43,19 +37,6 @@ print(secrets[args[args.index("--secret-id") + 1]])
 pytestmark = pytest.mark.skipif(
     not all(TOOLS.values()) and not os.environ.get("CI"), reason=f"needs PostgreSQL server binaries: {TOOLS}"
 )
-
-
-def _as_postgres(command: list[str], **kwargs) -> subprocess.CompletedProcess:
-    """PostgreSQL refuses to run as root; drop to the `postgres` user when we are root."""
-    if os.geteuid() == 0:
-        command = ["runuser", "-u", "postgres", "--", *command]
-    return subprocess.run(command, check=True, capture_output=True, text=True, **kwargs)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
