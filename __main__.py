@@ -1,5 +1,5 @@
 """Snowplow pipeline on AWS: config -> network -> keys -> storage -> streams -> schema registry (Iglu Server and
-its database) -> collector -> enrich -> lake loaders -> destinations (PostgreSQL)."""
+its database) -> collector -> enrich -> lake loaders -> destinations (PostgreSQL, OpenSearch)."""
 
 import pulumi
 import pulumi_aws as aws
@@ -13,6 +13,7 @@ from components.apps.iam import KCL_LEASE_TABLE_ACTIONS, s3_object_of_https_url,
 from components.apps.iglu_resolver import OwnServer, render_resolver
 from components.apps.iglu_server import IgluServer, IgluServerArgs
 from components.context import StackContext, stack_tags
+from components.destinations.opensearch import OpenSearchDestination, OpenSearchDestinationArgs
 from components.destinations.postgres import EVENTS_DATABASE, LOADER_ROLE, PostgresDestination, PostgresDestinationArgs
 from components.destinations.postgres_loader_config import EVENTS_SCHEMA
 from components.platform.database import PostgresDatabase, PostgresDatabaseArgs
@@ -206,6 +207,37 @@ if postgres_cfg.enabled:
         ),
     )
 
+# OpenSearch destination: a private search domain fed by the Elasticsearch Loader (and optionally bad rows).
+opensearch = None
+if cfg.destinations.opensearch.enabled:
+    opensearch = OpenSearchDestination(
+        "opensearch",
+        OpenSearchDestinationArgs(
+            context=ctx,
+            config=cfg.destinations.opensearch,
+            operations=cfg.operations,
+            instance=instances["elasticsearch-loader"],
+            bad_rows_instance=instances.get("elasticsearch-loader-bad"),
+            placement=private,
+            enriched=streams["enriched"],
+            bad=streams["bad1"],
+            failures=streams["bad2"],
+        ),
+    )
+    pulumi.export(
+        "opensearch_destination",
+        {
+            "domainName": opensearch.domain_name,
+            "domainArn": opensearch.domain_arn,
+            "endpoint": opensearch.endpoint,
+            "dashboardsUrl": opensearch.endpoint.apply(lambda e: f"https://{e}/_dashboards"),
+            "indices": [
+                cfg.destinations.opensearch.index,
+                *([cfg.destinations.opensearch.bad_rows.index] if cfg.destinations.opensearch.bad_rows.enabled else []),
+            ],
+        },
+    )
+
 # The S3 and DynamoDB gateway endpoints admit only what the stack's instances use.
 network.restrict_gateway_endpoints(
     GatewayAccess(
@@ -218,6 +250,7 @@ network.restrict_gateway_endpoints(
             enrich.lease_table_arn,
             *(loader.lease_table_arn for loader in loaders.values()),
             *([postgres.lease_table_arn] if postgres is not None else []),
+            *(opensearch.lease_table_arns if opensearch is not None else []),
         ],
         table_actions=KCL_LEASE_TABLE_ACTIONS,
     )

@@ -26,3 +26,13 @@ class IgluServerSize(FeatureSize):
 class PostgresLoaderSize(FeatureSize):
     dev = ("t3a.small", 1, 1)
     prod = ("t3a.medium", 1, 1)
+
+
+class ElasticsearchLoaderSize(FeatureSize):
+    dev = ("t3a.small", 1, 1)
+    prod = ("t3a.medium", 1, 2)
+
+
+class ElasticsearchBadRowsLoaderSize(FeatureSize):
+    dev = ("t3a.small", 1, 1)
+    prod = ("t3a.small", 1, 1)  # bad-1 has one shard unless streams.shards.bad1 says otherwise
