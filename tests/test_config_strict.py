@@ -48,6 +48,11 @@ EXAMPLES = {
     "vendorPrefixes[]": "com.acme",
     "host": "crm.cluster-abc.eu-west-1.rds.amazonaws.com",
     "instanceClass": "db.t4g.small",
+    "engineVersion": "OpenSearch_2.19",
+    "instanceType": "r6g.large.search",  # pattern-checked only on search domains (apps' types have a validator)
+    "index": "snowplow",
+    "readerRoleArn": "arn:aws:iam::123456789012:role/analysts",
+    "clientCidrs[]": "10.70.0.0/16",
 }
 
 
