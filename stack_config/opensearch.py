@@ -114,6 +114,8 @@ class OpenSearchDestination(ConsumerConfig):
     client_cidrs: list[Cidr] = []
     size: ElasticsearchLoaderSize = Field(default={}, validate_default=True)
     max_records: int = Field(750, ge=1, le=10_000)
+    # VPC domains need AWSServiceRoleForAmazonOpenSearchService; one per account, so created only when asked.
+    create_service_linked_role: bool = False
 
     @model_validator(mode="after")
     def _distinct_indices(self):

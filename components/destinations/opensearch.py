@@ -194,6 +194,17 @@ class OpenSearchDestination(pulumi.ComponentResource):
     ) -> aws.opensearch.Domain:
         ctx, args, size = self._ctx, self._args, self._args.config.domain
         zones = size.zone_awareness or 0
+        prerequisites: list[pulumi.Resource] = [self._log_policy]
+        if args.config.create_service_linked_role:
+            prerequisites.append(
+                aws.iam.ServiceLinkedRole(
+                    f"{self._name}-service-role",
+                    aws_service_name="opensearchservice.amazonaws.com",
+                    description="Lets OpenSearch Service place domains in this account's VPCs",
+                    tags=ctx.tags_for("AWSServiceRoleForAmazonOpenSearchService"),
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            )
         masters = size.dedicated_masters
         return aws.opensearch.Domain(
             f"{self._name}-domain",
@@ -239,7 +250,7 @@ class OpenSearchDestination(pulumi.ComponentResource):
                 for log_type, group in logs.items()
             ],
             tags=ctx.tags_for(self.domain_name),
-            opts=ctx.stateful(self, depends_on=[self._log_policy]),
+            opts=ctx.stateful(self, depends_on=prerequisites),
         )
 
     def _bad_rows_loader(self, domain: aws.opensearch.Domain) -> "_Loader":
