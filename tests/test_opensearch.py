@@ -21,6 +21,16 @@ from components.destinations.elasticsearch_loader_config import (
 from offline.engine import StackFile, run_program
 from stack_config import ConfigError, parse
 from tests.conftest import BASE, ROOT, of_type, write_stack
+from tests.policy_helpers import (
+    TAGS,
+    UNKNOWN_STRING,
+    assert_passes,
+    assert_survives_unknowns,
+    assert_violates,
+    pack,  # noqa: F401  (session fixture)
+    policy_document,
+    resource,
+)
 
 FULL = ROOT / "tests" / "stacks" / "Pulumi.full.yaml"
 DOMAIN = "aws:opensearch/domain:Domain"
@@ -315,3 +325,40 @@ def test_domain_is_reachable_on_443_only_from_the_loaders_and_configured_clients
     }
     assert all((r["inputs"]["fromPort"], r["inputs"]["toPort"]) == (443, 443) for r in rules)
     assert [r["inputs"]["cidrIpv4"] for r in rules if r["inputs"].get("cidrIpv4")] == ["10.70.0.0/16"]
+
+
+# --- the pack's rule on access policies ---------------------------------------------------------------------
+
+RULE = "opensearch-domain-policy-forbid-public-access"
+ANYONE = {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "es:ESHttp*", "Resource": "arn:aws:es:*:*:domain/d/*"}
+NAMED = {**ANYONE, "Principal": {"AWS": ["arn:aws:iam::123456789012:role/loader"]}}
+
+
+@pytest.mark.parametrize("type_", ["aws:opensearch/domain:Domain", "aws:elasticsearch/domain:Domain"])
+def test_pack_refuses_a_domain_open_to_anyone(pack, type_):
+    domain = resource(type_, "search", {"accessPolicies": policy_document(ANYONE), "tags": TAGS})
+    assert_violates(pack, RULE, [domain], contains="to everyone")
+
+
+@pytest.mark.parametrize(
+    "type_", ["aws:opensearch/domainPolicy:DomainPolicy", "aws:elasticsearch/domainPolicy:DomainPolicy"]
+)
+def test_pack_refuses_a_domain_policy_open_to_anyone(pack, type_):
+    principal_star = {**ANYONE, "Principal": "*"}
+    policy = resource(type_, "access", {"domainName": "d", "accessPolicies": policy_document(NAMED, principal_star)})
+    assert_violates(pack, RULE, [policy])
+
+
+def test_pack_accepts_named_roles_a_restricting_condition_and_an_unknown_document(pack):
+    account_only = {**ANYONE, "Condition": {"StringEquals": {"aws:PrincipalAccount": "123456789012"}}}
+    named = resource(
+        "aws:opensearch/domainPolicy:DomainPolicy",
+        "access",
+        {"domainName": "d", "accessPolicies": policy_document(NAMED)},
+    )
+    conditioned = resource(
+        "aws:opensearch/domain:Domain", "search", {"accessPolicies": policy_document(account_only), "tags": TAGS}
+    )
+    assert_passes(pack, RULE, [named, conditioned])
+    unknown = resource("aws:opensearch/domainPolicy:DomainPolicy", "later", {"accessPolicies": UNKNOWN_STRING})
+    assert_survives_unknowns(pack, RULE, [unknown])
