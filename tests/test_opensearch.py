@@ -181,11 +181,12 @@ def test_loader_config_pins_signing_https_polling_and_failures():
 
 
 def test_index_templates_map_whole_values_and_the_geo_point():
-    enriched = render_index_template("snowplow", "ENRICHED_EVENTS")
+    enriched = render_index_template("snowplow", "ENRICHED_EVENTS", 1)
     assert enriched["index_patterns"] == ["snowplow"]
+    assert enriched["template"]["settings"]["number_of_replicas"] == 1
     assert enriched["template"]["settings"]["analysis"]["analyzer"]["default"] == {"type": "keyword"}
     assert enriched["template"]["mappings"]["properties"]["geo_location"] == {"type": "geo_point"}
-    assert "mappings" not in render_index_template("snowplow-bad", "BAD_ROWS")["template"]
+    assert "mappings" not in render_index_template("snowplow-bad", "BAD_ROWS", 0)["template"]
 
 
 def test_setup_script_is_valid_bash_and_puts_each_file_signed():
@@ -225,6 +226,7 @@ def test_full_stack_renders_both_loaders_with_their_templates_and_the_masters_ro
     assert json.loads(master["mapping-bad-rows-writer.json"]) == {
         "backend_roles": ["arn:aws:iam::123456789012:role/snowplow-full-elasticsearch-loader-bad"]
     }
+    assert json.loads(master["index-template.json"])["template"]["settings"]["number_of_replicas"] == 1
     assert [line for line in bad["opensearch-setup.sh"].splitlines() if line.startswith("put ")] == [
         "put /_index_template/snowplow-bad index-template.json"
     ]
@@ -306,6 +308,8 @@ def test_dev_domain_is_one_small_node_in_one_subnet_and_unprotected(dev):
     assert inputs["clusterConfig"]["dedicatedMasterEnabled"] is False
     assert inputs["ebsOptions"] == {"ebsEnabled": True, "volumeType": "gp3", "volumeSize": 10}
     assert len(inputs["vpcOptions"]["subnetIds"]) == 1
+    template = json.loads(files_of(dev, "elasticsearch-loader")["index-template.json"])
+    assert template["template"]["settings"]["number_of_replicas"] == 0  # one node: a replica has nowhere to go
     assert not domain_of(dev).get("protect")
     groups = [g["inputs"]["name"] for g in of_type(dev, "aws:autoscaling/group:Group")]
     assert "dev-elasticsearch-loader" in [g.removeprefix("snowplow-") for g in groups]

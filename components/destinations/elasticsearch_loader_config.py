@@ -60,10 +60,16 @@ def render_elasticsearch_loader_config(
     }
 
 
-def render_index_template(index: str, purpose: Purpose) -> dict[str, Any]:
+def render_index_template(index: str, purpose: Purpose, replicas: int) -> dict[str, Any]:
     """A composable template for exactly `index`: whole values as keywords (no full-text analysis), and for
-    enriched events the event's latitude/longitude pair as a geo point, so maps and distance queries work."""
-    template: dict[str, Any] = {"settings": {"analysis": {"analyzer": {"default": {"type": "keyword"}}}}}
+    enriched events the event's latitude/longitude pair as a geo point, so maps and distance queries work.
+    `replicas` is 0 on a one-node domain, where a replica could never be placed (the cluster would stay yellow)."""
+    template: dict[str, Any] = {
+        "settings": {
+            "number_of_replicas": replicas,
+            "analysis": {"analyzer": {"default": {"type": "keyword"}}},
+        }
+    }
     if purpose == "ENRICHED_EVENTS":
         template["mappings"] = {"properties": {"geo_location": {"type": "geo_point"}}}
     return {

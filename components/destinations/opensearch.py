@@ -274,6 +274,7 @@ class OpenSearchDestination(pulumi.ComponentResource):
         ctx, args = self._ctx, self._args
         place = args.placement
         app_name = ctx.name(app)
+        replicas = min(1, args.config.domain.instance_count - 1)
         table = lease_table(f"{self._name}-{app}-leases", ctx, app_name, cfg.lease_table, place.kms_key_arn, self)
         loader_input = LoaderInput(
             source.name, app_name, cfg.initial_position, getattr(cfg, "max_records", args.config.max_records)
@@ -292,7 +293,7 @@ class OpenSearchDestination(pulumi.ComponentResource):
                     )
                 )
             ),
-            TEMPLATE_FILE: json_file(render_index_template(index, purpose)),
+            TEMPLATE_FILE: json_file(render_index_template(index, purpose, replicas)),
         }
         requests = []
         if purpose == "ENRICHED_EVENTS":
