@@ -366,3 +366,45 @@ def test_pack_accepts_named_roles_a_restricting_condition_and_an_unknown_documen
     assert_passes(pack, RULE, [named, conditioned])
     unknown = resource("aws:opensearch/domainPolicy:DomainPolicy", "later", {"accessPolicies": UNKNOWN_STRING})
     assert_survives_unknowns(pack, RULE, [unknown])
+
+
+def test_signals_alarm_on_the_domain_and_on_each_loader():
+    """What the observability layer is given: the domain's red status and free storage, each loader's stream
+    age and in-service instances."""
+    from types import SimpleNamespace
+
+    from components.destinations.opensearch import OpenSearchDestination, _Loader
+    from components.platform.streams import StreamInfo
+
+    search = config({**PROD, **SEARCH}).destinations.opensearch
+    holder = SimpleNamespace(
+        _ctx=SimpleNamespace(account_id="123456789012"),
+        _args=SimpleNamespace(config=search),
+        domain_name="snowplow-prod-search",
+    )
+    service = SimpleNamespace(asg_name="snowplow-prod-elasticsearch-loader")
+    loader = _Loader(
+        "elasticsearch-loader", StreamInfo("enriched", "snowplow-prod-enriched", None, 2), 1, service, None, None
+    )
+    signals = {s.name: s for s in OpenSearchDestination._signals(holder, [loader])}
+    assert sorted(signals) == [
+        "elasticsearch-loader-instances",
+        "elasticsearch-loader-iterator-age",
+        "opensearch-cluster-red",
+        "opensearch-free-storage",
+    ]
+    red, storage = signals["opensearch-cluster-red"], signals["opensearch-free-storage"]
+    assert (red.namespace, red.metric_name, dict(red.dimensions)) == (
+        "AWS/ES",
+        "ClusterStatus.red",
+        {"DomainName": "snowplow-prod-search", "ClientId": "123456789012"},
+    )
+    assert (storage.metric_name, storage.statistic, storage.threshold) == ("FreeStorageSpace", "Minimum", 25_600)
+    age = signals["elasticsearch-loader-iterator-age"]
+    assert (age.metric_name, dict(age.dimensions), age.threshold) == (
+        "GetRecords.IteratorAgeMilliseconds",
+        {"StreamName": "snowplow-prod-enriched"},
+        900_000,
+    )
+    instances = signals["elasticsearch-loader-instances"]
+    assert (instances.comparison, instances.threshold) == ("LessThanThreshold", 1)
