@@ -1,6 +1,7 @@
 """Snowplow pipeline on AWS: config -> network -> keys -> storage -> streams -> schema registry (Iglu Server and
 its database) -> collector -> enrich -> lake loaders -> destinations (PostgreSQL, Redshift, Snowflake,
-Databricks) -> data modeling (dbt on a schedule) and analysis (Athena over the lake) -> alarms and dashboard."""
+Databricks, OpenSearch) -> data modeling (dbt on a schedule) and analysis (Athena over the lake) -> alarms and
+dashboard."""
 
 import json
 from pathlib import Path
@@ -19,6 +20,7 @@ from components.apps.iglu_resolver import OwnServer, render_resolver
 from components.apps.iglu_server import IgluServer, IgluServerArgs
 from components.context import StackContext, stack_tags
 from components.destinations.databricks import DatabricksLoader, DatabricksLoaderArgs
+from components.destinations.opensearch import OpenSearchDestination, OpenSearchDestinationArgs
 from components.destinations.postgres import EVENTS_DATABASE, LOADER_ROLE, PostgresDestination, PostgresDestinationArgs
 from components.destinations.postgres_loader_config import EVENTS_SCHEMA
 from components.destinations.redshift import RedshiftDestination, RedshiftDestinationArgs
@@ -372,6 +374,37 @@ if cfg.analysis.enabled:
     )
     pulumi.export("athena", {"workgroup": analysis.workgroup, "database": analysis.database})
 
+# OpenSearch destination: a private search domain fed by the Elasticsearch Loader (and optionally bad rows).
+opensearch = None
+if cfg.destinations.opensearch.enabled:
+    opensearch = OpenSearchDestination(
+        "opensearch",
+        OpenSearchDestinationArgs(
+            context=ctx,
+            config=cfg.destinations.opensearch,
+            operations=cfg.operations,
+            instance=instances["elasticsearch-loader"],
+            bad_rows_instance=instances.get("elasticsearch-loader-bad"),
+            placement=private,
+            enriched=streams["enriched"],
+            bad=streams["bad1"],
+            failures=streams["bad2"],
+        ),
+    )
+    pulumi.export(
+        "opensearch_destination",
+        {
+            "domainName": opensearch.domain_name,
+            "domainArn": opensearch.domain_arn,
+            "endpoint": opensearch.endpoint,
+            "dashboardsUrl": opensearch.endpoint.apply(lambda e: f"https://{e}/_dashboards"),
+            "indices": [
+                cfg.destinations.opensearch.index,
+                *([cfg.destinations.opensearch.bad_rows.index] if cfg.destinations.opensearch.bad_rows.enabled else []),
+            ],
+        },
+    )
+
 # The S3 and DynamoDB gateway endpoints admit only what the stack's instances use.
 network.restrict_gateway_endpoints(
     GatewayAccess(
@@ -386,6 +419,7 @@ network.restrict_gateway_endpoints(
             *([postgres.lease_table_arn] if postgres is not None else []),
             *([redshift.lease_table_arn] if redshift is not None else []),
             *(loader.lease_table_arn for _, loader in warehouse_loaders),
+            *(opensearch.lease_table_arns if opensearch is not None else []),
         ],
         table_actions=KCL_LEASE_TABLE_ACTIONS,
     )
@@ -399,6 +433,8 @@ if postgres is not None:
 if redshift is not None:
     destination_stages.append(Stage("Destination: Redshift", redshift.signals))
 destination_stages += [Stage(f"Destination: {title}", loader.signals) for title, loader in warehouse_loaders]
+if opensearch is not None:
+    destination_stages.append(Stage("Destination: OpenSearch", opensearch.signals))
 if modeling is not None:
     destination_stages.append(Stage("Data modeling", modeling.signals))
 observability = Observability(

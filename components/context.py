@@ -40,13 +40,19 @@ class StackContext:
         """Where RDS exports log `kind` of the stack's database `identifier` (which starts with the prefix)."""
         return f"/aws/rds/instance/{identifier}/{kind}"
 
+    def search_log_group_name(self, domain: str, kind: str) -> str:
+        """Where OpenSearch Service publishes log `kind` of the stack's domain `domain` (which starts with the prefix)."""
+        return f"/aws/opensearch/{domain}/{kind}"
+
     @property
     def log_group_patterns(self) -> list[str]:
-        """Every log group this stack creates: its app instances', its ECS tasks' and its databases' exports."""
+        """Every log group this stack creates: its app instances', its ECS tasks', its databases' and its search
+        domains' exports."""
         return [
             self.log_group_name("*"),
             self.task_log_group_name("*"),
             self.database_log_group_name(self.name("*"), "*"),
+            self.search_log_group_name(self.name("*"), "*"),
         ]
 
     def short_name(self, thing: str, limit: int) -> str:

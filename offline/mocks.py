@@ -56,6 +56,7 @@ _ARNS: dict[str, tuple[str, str, str]] = {
     "aws:scheduler/schedule:Schedule": ("scheduler", "schedule/default/{name}", "name"),
     "aws:athena/workgroup:Workgroup": ("athena", "workgroup/{name}", "name"),
     "aws:glue/catalogDatabase:CatalogDatabase": ("glue", "database/{name}", "name"),
+    "aws:opensearch/domain:Domain": ("es", "domain/{name}", "arn"),
 }
 _GLOBAL_SERVICES = {"iam", "s3"}
 # Physical-name inputs per type (the rest fall back to `name`, then a Pulumi-style suffixed name).
@@ -66,6 +67,7 @@ _NAME_INPUTS = {
     "aws:redshiftserverless/namespace:Namespace": "namespaceName",
     "aws:redshiftserverless/workgroup:Workgroup": "workgroupName",
     "aws:ecs/taskDefinition:TaskDefinition": "family",
+    "aws:opensearch/domain:Domain": "domainName",
 }
 
 
@@ -255,6 +257,14 @@ class SnowplowMocks(pulumi.runtime.Mocks):
 
     def _outputs_Key(self, args, outputs, seed):
         return {"keyId": outputs["id"]}
+
+    def _outputs_Domain(self, args, outputs, seed):
+        """An OpenSearch Service domain in a VPC: its endpoint is `vpc-<name>-<id>.<region>.es.amazonaws.com`."""
+        name = outputs["name"]
+        return {
+            "domainId": f"{ACCOUNT_ID}/{name}",
+            "endpoint": f"vpc-{name}-{seed[:26]}.{self.region}.es.amazonaws.com",
+        }
 
     def _outputs_Alias(self, args, outputs, seed):
         return {"targetKeyArn": self._arn("kms", "key/" + str(uuid.UUID(seed[:32])))}

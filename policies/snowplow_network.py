@@ -18,6 +18,7 @@ from snowplow_policy_util import (
     INSTANCE_METADATA_DEFAULTS,
     LAUNCH_TEMPLATE,
     LBS,
+    OPENSEARCH_DOMAIN_POLICIES,
     OPENSEARCH_DOMAINS,
     S3_ACCOUNT_PUBLIC_ACCESS_BLOCK,
     S3_ACL_TYPES,
@@ -563,6 +564,19 @@ def check_search_domain_in_vpc(args, report, cfg):
         )
 
 
+def check_search_domain_policy_public(args, report, cfg):
+    raw = args.props.get("accessPolicies")
+    document = json_document(raw, "accessPolicies")
+    if has_value(raw) and document is None:
+        report(f"Access policy of '{args.name}' is not valid JSON, so it cannot be reviewed; fix the document.")
+    for statement in unrestricted_public_statements(document):
+        report(
+            f"Access policy of '{args.name}' allows {str_list(statement.get('Action'))} to everyone (Principal '*' "
+            "or NotPrincipal) without a condition that names who (aws:PrincipalAccount, aws:PrincipalOrgID, "
+            "aws:SourceArn, ...); name the IAM roles that may call the domain."
+        )
+
+
 # --- S3 access -------------------------------------------------------------------------------
 
 PUBLIC_ACCESS_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
@@ -803,6 +817,14 @@ POLICIES = [
         OPENSEARCH_DOMAINS,
         check_search_domain_in_vpc,
         severity=Severity.HIGH,
+    ),
+    resource_policy(
+        "opensearch-domain-policy-forbid-public-access",
+        "OpenSearch and Elasticsearch access policies (a domain's own or a DomainPolicy) grant nothing to "
+        "Principal '*' without a condition that names the account, org or source.",
+        [*OPENSEARCH_DOMAINS, *OPENSEARCH_DOMAIN_POLICIES],
+        check_search_domain_policy_public,
+        severity=Severity.CRITICAL,
     ),
     stack_policy(
         "s3-bucket-require-public-access-block",

@@ -68,6 +68,7 @@ REDSHIFT_NAMESPACE = "aws:redshiftserverless/namespace:Namespace"
 REDSHIFT_WORKGROUP = "aws:redshiftserverless/workgroup:Workgroup"
 OPENSEARCH_DOMAIN = "aws:opensearch/domain:Domain"
 OPENSEARCH_DOMAINS = variants(OPENSEARCH_DOMAIN)
+OPENSEARCH_DOMAIN_POLICIES = variants("aws:opensearch/domainPolicy:DomainPolicy")
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 EC2_INSTANCE = "aws:ec2/instance:Instance"
 SPOT_INSTANCE_REQUEST = "aws:ec2/spotInstanceRequest:SpotInstanceRequest"

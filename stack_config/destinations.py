@@ -7,6 +7,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from stack_config.apps import ConsumerConfig
 from stack_config.base import ConfigModel, environment_default
 from stack_config.database import DatabaseInstance
+from stack_config.opensearch import OpenSearchDestination, indicative_problem
 from stack_config.redshift import RedshiftDestination, redshift_problems
 from stack_config.sizes import PostgresLoaderSize
 from stack_config.warehouses import DatabricksDestination, SnowflakeDestination
@@ -50,11 +51,13 @@ class DestinationsConfig(ConfigModel):
     redshift: RedshiftDestination = Field(default={}, validate_default=True)
     snowflake: SnowflakeDestination = Field(default={}, validate_default=True)
     databricks: DatabricksDestination = Field(default={}, validate_default=True)
+    opensearch: OpenSearchDestination = Field(default={}, validate_default=True)
+    indicative: object = None  # not offered: any value is reported by destination_problems
 
 
 def destination_problems(config) -> list[str]:
     """Rules between `destinations` and the rest of the stack; each names both keys."""
-    problems = redshift_problems(config)
+    problems = redshift_problems(config) + opensearch_problems(config)
     postgres = config.destinations.postgres
     if not postgres.enabled:
         return problems
@@ -70,5 +73,35 @@ def destination_problems(config) -> list[str]:
             f"snowplow:destinations.postgres.size.maxSize: {postgres.size.max_size} exceeds "
             f"snowplow:streams.shards.enriched ({streams.shards.enriched}); a Kinesis consumer never uses more "
             "instances than its input stream has shards: raise the shards or lower maxSize"
+        )
+    return problems
+
+
+def opensearch_problems(config) -> list[str]:
+    """`destinations.opensearch` against the streams and the network; `destinations.indicative` (never accepted)."""
+    problems = [p for p in [indicative_problem(config.destinations.indicative)] if p]
+    search = config.destinations.opensearch
+    if not search.enabled:
+        return problems
+    key = "snowplow:destinations.opensearch"
+    if config.streams.mode == "PROVISIONED":
+        shards = config.streams.shards
+        loaders = [("size", search.size, "enriched", shards.enriched)]
+        if search.bad_rows.enabled:
+            loaders.append(("badRows.size", search.bad_rows.size, "bad1", shards.bad1))
+        for path, size, stream, count in loaders:
+            if size.max_size > count:
+                problems.append(
+                    f"{key}.{path}.maxSize: {size.max_size} exceeds snowplow:streams.shards.{stream} ({count}); a "
+                    "Kinesis consumer never uses more instances than its input stream has shards: raise the shards "
+                    "or lower maxSize"
+                )
+    zones = search.domain.zone_awareness or 1
+    network = config.network
+    subnets = network.create.azs if network.create is not None else len(network.existing.private_subnet_ids)
+    if zones > subnets:
+        problems.append(
+            f"{key}.domain.zoneAwareness: {zones} zones need as many private subnets, one per zone, and the "
+            f"network has {subnets}: lower zoneAwareness or add subnets (got {zones})"
         )
     return problems

@@ -158,6 +158,18 @@ class StackConfig(ConfigModel):
                     ("databricks", self.destinations.databricks),
                 )
             ),
+            (
+                "elasticsearch-loader",
+                "destinations.opensearch",
+                self.destinations.opensearch.size,
+                self.destinations.opensearch.enabled,
+            ),
+            (
+                "elasticsearch-loader-bad",
+                "destinations.opensearch.badRows",
+                self.destinations.opensearch.bad_rows.size,
+                self.destinations.opensearch.enabled and self.destinations.opensearch.bad_rows.enabled,
+            ),
         ]
         return [(app, key, size) for app, key, size, enabled in apps if enabled]
 

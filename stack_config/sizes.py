@@ -56,3 +56,13 @@ class RedshiftLoaderSize(SingleInstanceSize):
     dev = ("t3a.small", 1, 1)
     prod = ("t3a.small", 1, 1)
     why_single = "Snowplow runs one RDB loader per warehouse; it loads one batch at a time from the FIFO queue"
+
+
+class ElasticsearchLoaderSize(FeatureSize):
+    dev = ("t3a.small", 1, 1)
+    prod = ("t3a.medium", 1, 2)
+
+
+class ElasticsearchBadRowsLoaderSize(FeatureSize):
+    dev = ("t3a.small", 1, 1)
+    prod = ("t3a.small", 1, 1)  # bad-1 has one shard unless streams.shards.bad1 says otherwise

@@ -61,6 +61,11 @@ EXAMPLES = {
     "tokenSecretArn": SECRET_ARN,
     "catalog": "snowplow",
     "volume": "snowplow_staging",
+    "engineVersion": "OpenSearch_2.19",
+    "instanceType": "r6g.large.search",  # pattern-checked only on search domains (apps' types have a validator)
+    "index": "snowplow",
+    "readerRoleArn": "arn:aws:iam::123456789012:role/analysts",
+    "clientCidrs[]": "10.70.0.0/16",
 }
 # Where one last segment names different things (a file, an Iglu schema, a warehouse object), by full path.
 PATH_EXAMPLES = {

@@ -171,11 +171,17 @@ def test_key_policy_lets_logs_use_the_key_only_for_this_stacks_log_groups(plan):
         f"arn:aws:logs:eu-west-1:123456789012:log-group:/aws/ec2/snowplow-{plan.stack}-*",
         f"arn:aws:logs:eu-west-1:123456789012:log-group:/aws/ecs/snowplow-{plan.stack}-*",
         f"arn:aws:logs:eu-west-1:123456789012:log-group:/aws/rds/instance/snowplow-{plan.stack}-*/*",
+        f"arn:aws:logs:eu-west-1:123456789012:log-group:/aws/opensearch/snowplow-{plan.stack}-*/*",
     ]
     groups = of_type(plan, "aws:cloudwatch/logGroup:LogGroup")
     assert any(g["inputs"]["name"].startswith("/aws/rds/") for g in groups) == (plan.stack == "prod")  # Iglu's db
     for group in groups:
         arn = f"arn:aws:logs:eu-west-1:123456789012:log-group:{group['inputs']['name']}"
         assert any(fnmatchcase(arn, pattern) for pattern in patterns), arn
-    for other in ("/aws/lambda/other", "/aws/rds/instance/other-db/postgresql", "/aws/ec2/snowplow-other-enrich"):
+    for other in (
+        "/aws/lambda/other",
+        "/aws/rds/instance/other-db/postgresql",
+        "/aws/ec2/snowplow-other-enrich",
+        "/aws/opensearch/other-search/application",
+    ):
         assert not any(fnmatchcase(f"arn:aws:logs:eu-west-1:123456789012:log-group:{other}", p) for p in patterns)

@@ -19,3 +19,4 @@ DBT_IMAGES = {
 }
 # Fetches the dbt project from the config bucket before dbt starts (init container of the modeling task).
 AWS_CLI_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.32.9"
+ELASTICSEARCH_LOADER_IMAGE = "snowplow/elasticsearch-loader:3.0.1"

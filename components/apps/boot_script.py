@@ -94,6 +94,7 @@ class BootSpec:
     pre_start: list[list[str]] = field(default_factory=list)
     post_start: list[str] = field(default_factory=list)
     container_user: str = SNOWPLOW_IMAGE_UID
+    host_scripts: list[str] = field(default_factory=list)
 
 
 # Replaces every {{resolve:secretsmanager:<arn>}} in the staged config files with the secret's value,
@@ -501,8 +502,15 @@ def _docker_options(spec: BootSpec) -> list[str]:
 
 
 def _pre_start_function(spec: BootSpec) -> str:
-    """One-off runs of the image with the app's config, env and secrets, each to completion, before the app."""
+    """Host scripts from the config (as root, CONFIG_DIR set), then one-off runs of the image with the app's
+    config, env and secrets, each to completion, before the app."""
     lines = ["run_pre_start() {"]
+    for path in spec.host_scripts:
+        label = shlex.quote(f"host script {path}")
+        lines.append(
+            f'  log {label}; in_time env CONFIG_DIR="$CONFIG_DIR" bash "$CONFIG_DIR"/{shlex.quote(path)} '
+            f'|| fail "$(why {shlex.quote(f"host script {path} failed")})"'
+        )
     for number, step in enumerate(spec.pre_start, start=1):
         label = shlex.quote(f"pre-start step {number} ({' '.join(step)})")
         lines.append(f"  pre_start_step {number} {label} " + " ".join(shlex.quote(a) for a in step))

@@ -95,7 +95,9 @@ class Ec2ServiceArgs:
       CONFIG_DIR, AWS_DEFAULT_REGION); they run on every new instance, so make them idempotent; a failure
       fails the boot;
     - `secret_arns`: Secrets Manager ARNs (Outputs allowed) the boot may read, granted exactly;
-    - `container_user`: the UID the image runs as; the config files are readable only by it.
+    - `container_user`: the UID the image runs as; the config files are readable only by it;
+    - `host_scripts`: paths in `files` run with bash on the host as root (env CONFIG_DIR) once the config is
+      installed, before `pre_start` and the app; a non-zero exit fails the boot; make them idempotent.
     """
 
     context: StackContext
@@ -118,6 +120,7 @@ class Ec2ServiceArgs:
     pre_start: list[list[str]] = field(default_factory=list)
     post_start: list[str] = field(default_factory=list)
     container_user: str = SNOWPLOW_IMAGE_UID
+    host_scripts: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -211,6 +214,8 @@ class Ec2Service(pulumi.ComponentResource):
         args = self._args
         paths = sorted(args.files)
         check_paths(paths)
+        if missing := [p for p in args.host_scripts if p not in args.files]:
+            raise ValueError(f"host scripts {missing} of {args.app} are not among its config files")
         files = pulumi.Output.all(*[args.files[p] for p in paths]).apply(
             lambda contents: dict(zip(paths, contents, strict=True))
         )
@@ -383,6 +388,7 @@ class Ec2Service(pulumi.ComponentResource):
                     pre_start=args.pre_start,
                     post_start=args.post_start,
                     container_user=args.container_user,
+                    host_scripts=args.host_scripts,
                 )
             )
         )
