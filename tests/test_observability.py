@@ -71,6 +71,12 @@ def test_the_alarms_cover_the_data_path(plan):
             "modeling-schedule-invocations-dropped",
             "modeling-run-failed",
             "modeling-no-successful-run",
+            # OpenSearch: the domain's health and room, its loaders (bad rows read bad-1, which only they read).
+            "opensearch-cluster-red",
+            "opensearch-free-storage",
+            "elasticsearch-loader-instances",
+            "elasticsearch-loader-bad-instances",
+            "elasticsearch-loader-bad-iterator-age",
         }
     assert set(alarms(run)) == expected
 
@@ -96,6 +102,8 @@ def test_every_alarm_watches_a_resource_of_the_plan(plan):
         for t in [f["inputs"]["metricTransformation"]]
     }
     known["ScheduleGroup"] = inputs("aws:scheduler/scheduleGroup:ScheduleGroup", "name")
+    known["DomainName"] = inputs("aws:opensearch/domain:Domain", "domainName")
+    known["ClientId"] = {run.outputs["kms_key_arn"].split(":")[4]}  # OpenSearch metrics name the account
     known["QueueName"] = inputs("aws:sqs/queue:Queue", "name")
     for alarm_name, alarm in alarms(run).items():
         for dimensions in metric_dimensions(alarm):
@@ -160,7 +168,7 @@ def test_dashboard_follows_the_data_path(plan):
     titles = [w["properties"]["markdown"].removeprefix("## ") for w in body["widgets"] if w["type"] == "text"]
     expected = ["Collector", "Streams", "Enrich", "Lake loaders"]
     if name == "full":
-        expected += [f"Destination: {d}" for d in ("PostgreSQL", "Redshift", "Snowflake", "Databricks")]
+        expected += [f"Destination: {d}" for d in ("PostgreSQL", "Redshift", "Snowflake", "Databricks", "OpenSearch")]
         expected += ["Data modeling"]
     assert titles == [*expected, "Schema registry: Iglu Server"]
     charts = [w for w in body["widgets"] if w["type"] == "metric"]
