@@ -8,8 +8,13 @@ Defaults = tuple[str, int, int]  # instance type, min and max instances
 
 
 class FeatureSize(ServiceSize):
-    """A `ServiceSize` whose defaults are declared on the subclass: `dev` and `prod` (type, min, max)."""
+    """A `ServiceSize` whose defaults are declared on the subclass: `dev` and `prod` (type, min, max).
 
+    `app` names its row in stack_config.capacity.THROUGHPUT when its min/max follow `snowplow:traffic`; an app
+    without a row keeps the declared min and max.
+    """
+
+    app: ClassVar[str] = ""
     dev: ClassVar[Defaults]
     prod: ClassVar[Defaults]
 
@@ -24,5 +29,6 @@ class IgluServerSize(FeatureSize):
 
 
 class PostgresLoaderSize(FeatureSize):
+    app: ClassVar[str] = "postgresLoader"
     dev = ("t3a.small", 1, 1)
     prod = ("t3a.medium", 1, 1)

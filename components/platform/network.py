@@ -146,6 +146,7 @@ class Network(pulumi.ComponentResource):
         self._name = name
         self.az_names = list(args.plan.az_names)
         self.gateway_endpoint_ids: dict[str, pulumi.Output[str]] = {}
+        self.interface_endpoint_ids: dict[str, pulumi.Output[str]] = {}
         if args.plan.existing is not None:
             existing = args.plan.existing
             self.vpc_id = pulumi.Output.from_input(existing.vpc_id)
@@ -258,10 +259,49 @@ class Network(pulumi.ComponentResource):
                 opts=self._opts(),
             ).id
 
+        if spec.interface_endpoints:
+            self._interface_endpoints(name, spec, vpc, private)
+
         self.vpc_id = vpc.id
         self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public])
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private])
         self.private_route_table_ids = pulumi.Output.all(*[rt.id for rt in private_rts])
+
+    def _interface_endpoints(self, name: str, spec: CreateNetwork, vpc, private) -> None:
+        """AWS APIs reached inside the VPC (private DNS), not through NAT: chosen where the NAT processing they
+        replace costs more than the endpoints' hours (stack_config.capacity.cheaper_interface_endpoints)."""
+        ctx = self._ctx
+        sg = aws.ec2.SecurityGroup(
+            f"{name}-endpoints-sg",
+            name=ctx.name("endpoints"),
+            description="Interface endpoints: HTTPS from the VPC",
+            vpc_id=vpc.id,
+            tags=self._tags("endpoints"),
+            opts=self._opts(),
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-endpoints-https",
+            security_group_id=sg.id,
+            description="HTTPS from the stack's VPC",
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            cidr_ipv4=spec.cidr,
+            tags=self._tags("endpoints-https"),
+            opts=self._opts(),
+        )
+        for service in spec.interface_endpoints:
+            self.interface_endpoint_ids[service] = aws.ec2.VpcEndpoint(
+                f"{name}-{service}-endpoint",
+                vpc_id=vpc.id,
+                service_name=f"com.amazonaws.{ctx.region}.{service}",
+                vpc_endpoint_type="Interface",
+                subnet_ids=[subnet.id for subnet in private],
+                security_group_ids=[sg.id],
+                private_dns_enabled=True,
+                tags=self._tags(f"{service}-endpoint"),
+                opts=self._opts(),
+            ).id
 
     def restrict_gateway_endpoints(self, access: GatewayAccess) -> None:
         """Endpoint policies once the buckets and tables exist; an adopted VPC's endpoints are left alone."""
