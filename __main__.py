@@ -49,7 +49,9 @@ ctx = StackContext(
 network = Network("network", NetworkArgs(context=ctx, plan=network_plan))
 keys = Keys("keys", KeysArgs(context=ctx))
 storage = Storage("storage", StorageArgs(context=ctx, lake=cfg.lake, kms_key_arn=keys.key_arn))
-streams = Streams("streams", StreamsArgs(context=ctx, config=cfg.streams, kms_key_arn=keys.key_arn))
+streams = Streams(
+    "streams", StreamsArgs(context=ctx, config=cfg.streams, kms_key_arn=keys.key_arn, capacity=cfg.capacity)
+)
 private = Placement(
     vpc_id=network.vpc_id,
     subnet_ids=network.private_subnet_ids,
