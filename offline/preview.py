@@ -11,9 +11,11 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from offline.cost import cost_lines, plan_cost
 from offline.engine import MASK, PROJECT_DIR, ProgramRun, StackFile, run_program
 from offline.policy import DEFAULT_PACK_DIR as PACK_DIR
 from offline.policy import format_violations, mandatory_violations, run_policy_pack
+from stack_config.regions import resolve_region
 
 EXIT_OK, EXIT_CONFIG, EXIT_POLICY = 0, 1, 2
 
@@ -142,6 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(summary_line(run))
     document = plan_document(run)
+    region = stack_file.config.get("aws:region") or resolve_region(None)[0] or "us-east-1"
+    document["cost"] = plan_cost(run.resources, region)
+    print()
+    print("\n".join(cost_lines(document["cost"])))
     exit_code = EXIT_OK
     if not args.no_policy:
         report = run_policy_pack(
