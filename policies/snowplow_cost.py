@@ -403,6 +403,8 @@ def estimate(resources: list[dict], region: str, table: dict | None = None) -> E
                 result.unpriced.append(kind)
         except KeyError as missing:
             result.unpriced.append(f"{kind} ({missing.args[0]} not in the price table)")
+        except (TypeError, ValueError, AttributeError, ZeroDivisionError):
+            result.unpriced.append(f"{kind} (inputs unknown until deploy)")
     result.fallback_prices = prices.fallbacks
     return result
 
@@ -414,3 +416,15 @@ def instance_count(custom: list[dict]) -> float:
         for r in custom
         if r["type"] == "aws:autoscaling/group:Group"
     )
+
+
+_REGION = re.compile(r"(?:com\.amazonaws\.|arn:aws[a-z-]*:[a-z0-9-]+:)([a-z]{2}(?:-gov)?-[a-z]+-\d)[.:]")
+
+
+def region_of(resources: list[dict], default: str = "us-east-1") -> str:
+    """The stack's region, read from an endpoint service name or an ARN among the resources' inputs."""
+    for resource in resources:
+        match = _REGION.search(json.dumps(resource["props"], default=str))
+        if match:
+            return match.group(1)
+    return default
