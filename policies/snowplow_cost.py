@@ -9,6 +9,8 @@ are the constants below; README "Capacity and cost" lists them.
 import json
 import math
 import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -180,11 +182,34 @@ def _number(value, default: float = 0.0) -> float:
         return default
 
 
+def plain(value):
+    """Dicts and lists all the way down (the pack's read-only proxies included); a value still unknown during a
+    preview, which the pack's proxies raise on, becomes None."""
+    if isinstance(value, Mapping) or hasattr(value, "keys"):
+        out = {}
+        for key in list(value.keys()):
+            try:
+                out[key] = plain(value[key])
+            except Exception:  # noqa: BLE001 - pulumi_policy raises its own error type for unknowns
+                out[key] = None
+        return out
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        out = []
+        for i in range(len(value)):
+            try:
+                out.append(plain(value[i]))
+            except Exception:  # noqa: BLE001
+                out.append(None)
+        return out
+    return value
+
+
 def tag_map(tags) -> dict:
-    if isinstance(tags, dict):
-        return tags
-    if isinstance(tags, list):
-        return {t.get("key"): t.get("value") for t in tags if isinstance(t, dict)}
+    """Tags as {key: value}, from a map or from a list of {key, value} (ASG tags)."""
+    if isinstance(tags, Mapping):
+        return dict(tags)
+    if isinstance(tags, Sequence) and not isinstance(tags, str):
+        return {t.get("key"): t.get("value") for t in tags if isinstance(t, Mapping)}
     return {}
 
 
@@ -259,7 +284,17 @@ def estimate(resources: list[dict], region: str, table: dict | None = None) -> E
         if r["type"] == "aws:ec2/vpcEndpoint:VpcEndpoint" and r["props"].get("vpcEndpointType") == "Interface"
     }
     log_groups = sum(1 for r in custom if r["type"] == "aws:cloudwatch/logGroup:LogGroup")
-    templates = {r.get("parent"): r["props"] for r in custom if r["type"] == "aws:ec2/launchTemplate:LaunchTemplate"}
+    # an ASG's launch template: its sibling under one component, else the template with the same Name tag (the
+    # pack sees no components; the template's id is unknown until deploy)
+    launch_templates = [r for r in custom if r["type"] == "aws:ec2/launchTemplate:LaunchTemplate"]
+    by_parent = {r.get("parent"): r["props"] for r in launch_templates if r.get("parent")}
+    by_name_tag = {tag_map(r["props"].get("tags")).get("Name"): r["props"] for r in launch_templates}
+
+    def template_of(group: dict) -> dict:
+        if group.get("parent") in by_parent:
+            return by_parent[group["parent"]]
+        return by_name_tag.get(tag_map(group["props"].get("tags")).get("Name"), {})
+
     task_definitions = {r.get("parent"): r for r in custom if r["type"] == "aws:ecs/taskDefinition:TaskDefinition"}
 
     def add(resource, usd: float, detail: str) -> None:
@@ -279,14 +314,14 @@ def estimate(resources: list[dict], region: str, table: dict | None = None) -> E
         kind, props = resource["type"], resource["props"]
         try:
             if kind == "aws:autoscaling/group:Group":
-                template = templates.get(resource.get("parent"), {})
+                template = template_of(resource)
                 count = _number(props.get("desiredCapacity"), _number(props.get("minSize"), 1))
                 instance_type = str(template.get("instanceType") or "")
                 hourly = price("ec2Hour", instance_type)
                 disk = sum(
                     _number((m.get("ebs") or {}).get("volumeSize"), 8)
                     for m in template.get("blockDeviceMappings") or []
-                    if isinstance(m, dict)
+                    if isinstance(m, Mapping)
                 )
                 usd = count * (hourly * hours + disk * price("ebsGp3GbMonth"))
                 add(resource, usd, f"{count:g} x {instance_type} + {disk:g} GB gp3 each")
@@ -311,7 +346,8 @@ def estimate(resources: list[dict], region: str, table: dict | None = None) -> E
                 add(resource, usd, f"{azs} AZ x 730 h + {gb:,.0f} GB")
             elif kind == "aws:lb/loadBalancer:LoadBalancer":
                 azs = len(props.get("subnets") or props.get("subnetMappings") or []) or 2
-                is_collector = _component_of(resource, by_urn) == "collector"
+                label = f"{props.get('name') or ''} {tag_map(props.get('tags')).get('Name') or ''}"
+                is_collector = _component_of(resource, by_urn) == "collector" or "collector" in label
                 lcu = traffic.collector_gb_per_hour() if is_collector else 0.0
                 public = 0 if props.get("internal") else azs
                 usd = (price("albHour") + lcu * price("lcuHour") + public * price("publicIpv4Hour")) * hours
@@ -422,9 +458,8 @@ _REGION = re.compile(r"(?:com\.amazonaws\.|arn:aws[a-z-]*:[a-z0-9-]+:)([a-z]{2}(
 
 
 def region_of(resources: list[dict], default: str = "us-east-1") -> str:
-    """The stack's region, read from an endpoint service name or an ARN among the resources' inputs."""
-    for resource in resources:
-        match = _REGION.search(json.dumps(resource["props"], default=str))
-        if match:
-            return match.group(1)
-    return default
+    """The stack's region: the one most endpoint service names and ARNs among the resources' inputs name."""
+    seen = Counter(
+        region for resource in resources for region in _REGION.findall(json.dumps(resource["props"], default=str))
+    )
+    return seen.most_common(1)[0][0] if seen else default

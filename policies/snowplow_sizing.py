@@ -236,7 +236,7 @@ def _plain(resource) -> dict:
         "name": resource.name,
         "parent": resource.parent.urn if resource.parent is not None else None,
         "custom": True,
-        "props": resource.props,
+        "props": snowplow_cost.plain(resource.props),
     }
 
 
