@@ -351,7 +351,7 @@ POLICIES = [
         "snowplow:peak-bytes-per-second) have the shards to take it.",
         [KINESIS_STREAM],
         check_shards_cover_peak,
-        level=MANDATORY,
+        level=ADVISORY,
         severity=Severity.MEDIUM,
     ),
     stack_policy(

@@ -124,7 +124,9 @@ def test_no_iam_grant_creates_or_touches_a_table_the_plan_does_not_manage(plan):
 
 
 def test_gateway_endpoints_have_policies_covering_every_bucket_and_table_the_roles_use(plan):
-    endpoints = of_type(plan, "aws:ec2/vpcEndpoint:VpcEndpoint")
+    endpoints = [
+        e for e in of_type(plan, "aws:ec2/vpcEndpoint:VpcEndpoint") if e["inputs"]["vpcEndpointType"] == "Gateway"
+    ]
     policies = of_type(plan, "aws:ec2/vpcEndpointPolicy:VpcEndpointPolicy")
     assert len(endpoints) == len(policies) == 2
     assert {e["urn"] for e in endpoints} == {p["propertyDependencies"]["vpcEndpointId"][0] for p in policies}
