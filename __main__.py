@@ -9,7 +9,12 @@ from components.apps.collector import Collector, CollectorArgs
 from components.apps.consumers import Enrich, EnrichArgs, S3Loader, S3LoaderArgs
 from components.apps.ec2_service import Placement, describe_instance_type
 from components.apps.enrichment_files import asset_locations, render_enrichments
-from components.apps.iam import KCL_LEASE_TABLE_ACTIONS, s3_object_of_https_url, s3_uri_objects
+from components.apps.iam import (
+    KCL_LEASE_TABLE_ACTIONS,
+    kinesis_stream_actions,
+    s3_object_of_https_url,
+    s3_uri_objects,
+)
 from components.apps.iglu_resolver import OwnServer, render_resolver
 from components.apps.iglu_server import IgluServer, IgluServerArgs
 from components.context import StackContext, stack_tags
@@ -222,6 +227,8 @@ network.restrict_gateway_endpoints(
             *([postgres.lease_table_arn] if postgres is not None else []),
         ],
         table_actions=KCL_LEASE_TABLE_ACTIONS,
+        streams=[info.arn for info in streams.by_name.values()],
+        stream_actions=kinesis_stream_actions(),
     )
 )
 

@@ -68,6 +68,8 @@ class GatewayAccess:
     public_objects: Sequence[str] = ()  # objects read anonymously over https (e.g. Snowplow's hosted assets)
     tables: Sequence[pulumi.Input[str]] = ()  # DynamoDB table ARNs of the stack
     table_actions: Sequence[str] = ()  # what the apps do on those tables
+    streams: Sequence[pulumi.Input[str]] = ()  # Kinesis stream ARNs of the stack (interface endpoint, if any)
+    stream_actions: Sequence[str] = ()  # what the apps do on those streams
 
 
 STACK_BUCKET_ACTIONS = [
@@ -112,6 +114,18 @@ def s3_endpoint_policy(region: str, account_id: str, access: GatewayAccess) -> p
             }
         )
     return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def kinesis_endpoint_policy(account_id: str, access: GatewayAccess) -> pulumi.Output[str]:
+    statement = {
+        "Sid": "StackStreams",
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": list(access.stream_actions),
+        "Resource": list(access.streams),
+        "Condition": {"StringEquals": {"aws:PrincipalAccount": account_id}},
+    }
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [statement]})
 
 
 def dynamodb_endpoint_policy(account_id: str, access: GatewayAccess) -> pulumi.Output[str]:
@@ -304,12 +318,17 @@ class Network(pulumi.ComponentResource):
             ).id
 
     def restrict_gateway_endpoints(self, access: GatewayAccess) -> None:
-        """Endpoint policies once the buckets and tables exist; an adopted VPC's endpoints are left alone."""
+        """Endpoint policies once the buckets, tables and streams exist (the gateway endpoints and the Kinesis
+        interface endpoint); an adopted VPC's endpoints are left alone."""
         policies = {
             "s3": lambda: s3_endpoint_policy(self._ctx.region, self._ctx.account_id, access),
             "dynamodb": lambda: dynamodb_endpoint_policy(self._ctx.account_id, access),
+            "kinesis-streams": lambda: kinesis_endpoint_policy(self._ctx.account_id, access),
         }
-        for service, endpoint_id in self.gateway_endpoint_ids.items():
+        endpoints = {**self.gateway_endpoint_ids, **self.interface_endpoint_ids}
+        for service, endpoint_id in endpoints.items():
+            if service not in policies:
+                continue
             aws.ec2.VpcEndpointPolicy(
                 f"{self._name}-{service}-endpoint-policy",
                 vpc_endpoint_id=endpoint_id,
