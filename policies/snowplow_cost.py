@@ -359,12 +359,19 @@ def estimate(resources: list[dict], region: str, table: dict | None = None) -> E
                 if mode == "ON_DEMAND":
                     gb_in = records * max(1024, size / records if records else 0) * SECONDS_PER_MONTH / 1e9
                     gb_out = size * traffic.readers.get(name, 1) * SECONDS_PER_MONTH / 1e9
+                    extra_hours = max(0.0, _number(props.get("retentionPeriod"), 24) - 24)
+                    kept_gb = size * extra_hours * 3600 / 1e9  # held beyond the included 24 h, all month
                     usd = (
                         price("kinesisOnDemandStreamHour") * hours
                         + gb_in * price("kinesisOnDemandGbIn")
                         + gb_out * price("kinesisOnDemandGbOut")
+                        + kept_gb * price("kinesisOnDemandRetentionGbMonth")
                     )
-                    add(resource, usd, f"on-demand: 730 h + {gb_in:,.0f} GB in + {gb_out:,.0f} GB out")
+                    add(
+                        resource,
+                        usd,
+                        f"on-demand: 730 h + {gb_in:,.0f} GB in + {gb_out:,.0f} GB out + {kept_gb:,.0f} GB kept",
+                    )
                 else:
                     shards = _number(props.get("shardCount"), 1)
                     extended = _number(props.get("retentionPeriod"), 24) > 24

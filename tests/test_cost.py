@@ -212,3 +212,15 @@ def test_plan_cost_reads_inputs():
         for r in small_plan()
     ]
     assert plan_cost(plan, "us-east-1")["monthlyUsd"] == estimate(small_plan(), "us-east-1").monthly_usd
+
+
+def test_on_demand_stream_prices_data_in_out_and_extended_retention():
+    (stream,) = [r for r in small_plan() if r["name"] == "raw"]
+    stream["props"] |= {"streamModeDetails": {"streamMode": "ON_DEMAND"}, "shardCount": None, "retentionPeriod": 48}
+    (item,) = [i for i in estimate([stream], "us-east-1").items]
+    month = 730 * 3600
+    gb_in = 100 * 1024 * month / 1e9  # 1,000-byte records are billed as 1 KiB
+    gb_out = 100_000 * month / 1e9  # no reader tagged: one assumed
+    kept = 100_000 * 24 * 3600 / 1e9  # 24 h beyond the included day
+    expected = 0.04 * 730 + gb_in * 0.08 + gb_out * 0.04 + kept * 0.10
+    assert item.monthly_usd == pytest.approx(expected)
