@@ -295,7 +295,23 @@ def estimate(resources: list[dict], region: str, table: dict | None = None) -> E
             return by_parent[group["parent"]]
         return by_name_tag.get(tag_map(group["props"].get("tags")).get("Name"), {})
 
-    task_definitions = {r.get("parent"): r for r in custom if r["type"] == "aws:ecs/taskDefinition:TaskDefinition"}
+    schedules = [r for r in custom if r["type"] == "aws:scheduler/schedule:Schedule"]
+
+    def runs(task: dict) -> list[dict]:
+        """A schedule runs this task: its target names the task's family, else (ARN unknown until deploy) both
+        sit under one component."""
+        family = str(task["props"].get("family") or "")
+
+        def starts(schedule: dict) -> bool:
+            target = schedule["props"].get("target") or {}
+            arn = str((target.get("ecsParameters") or {}).get("taskDefinitionArn") or "")
+            if family and f":task-definition/{family}:" in f"{arn}:":
+                return True
+            component = by_urn.get(task.get("parent") or "", {}).get("type", "pulumi:pulumi:Stack")
+            shared = component != "pulumi:pulumi:Stack" and schedule.get("parent") == task.get("parent")
+            return not arn.startswith("arn:") and shared
+
+        return [s for s in schedules if starts(s)]
 
     def add(resource, usd: float, detail: str) -> None:
         result.items.append(
@@ -425,11 +441,8 @@ def estimate(resources: list[dict], region: str, table: dict | None = None) -> E
                 usd = nodes * (price("opensearchHour", node_type) * hours + disk * price("opensearchGp3GbMonth"))
                 add(resource, usd, f"{nodes:g} x {node_type} + {disk:g} GB each")
             elif kind == "aws:ecs/taskDefinition:TaskDefinition":
-                runs = sum(
-                    _rate_runs_per_month(str(s["props"].get("scheduleExpression") or ""))
-                    for s in custom
-                    if s["type"] == "aws:scheduler/schedule:Schedule"
-                    and task_definitions.get(s.get("parent")) is resource
+                runs_a_month = sum(
+                    _rate_runs_per_month(str(s["props"].get("scheduleExpression") or "")) for s in runs(resource)
                 )
                 minutes = _number(tag_map(props.get("tags")).get("snowplow:run-minutes"), FARGATE_DEFAULT_RUN_MINUTES)
                 arm = str((props.get("runtimePlatform") or {}).get("cpuArchitecture") or "").upper() == "ARM64"
@@ -437,9 +450,9 @@ def estimate(resources: list[dict], region: str, table: dict | None = None) -> E
                 vcpu_key, gb_key = (
                     ("fargateArmVcpuHour", "fargateArmGbHour") if arm else ("fargateVcpuHour", "fargateGbHour")
                 )
-                task_hours = runs * minutes / 60
+                task_hours = runs_a_month * minutes / 60
                 usd = task_hours * (cpu * price(vcpu_key) + memory * price(gb_key))
-                add(resource, usd, f"{runs:,.0f} runs x {minutes:g} min of {cpu:g} vCPU / {memory:g} GB")
+                add(resource, usd, f"{runs_a_month:,.0f} runs x {minutes:g} min of {cpu:g} vCPU / {memory:g} GB")
             elif kind in USAGE_TYPES:
                 result.usage_only.append(kind)
             elif kind not in FREE_TYPES and not kind.startswith(("random:", "tls:", "command:")):

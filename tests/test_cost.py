@@ -224,3 +224,18 @@ def test_on_demand_stream_prices_data_in_out_and_extended_retention():
     kept = 100_000 * 24 * 3600 / 1e9  # 24 h beyond the included day
     expected = 0.04 * 730 + gb_in * 0.08 + gb_out * 0.04 + kept * 0.10
     assert item.monthly_usd == pytest.approx(expected)
+
+
+def test_a_schedule_is_matched_to_its_task_by_family_without_components():
+    task = res(
+        "aws:ecs/taskDefinition:TaskDefinition", "task", {"family": "snowplow-t-dbt", "cpu": "1024", "memory": "2048"}
+    )
+    target = {
+        "ecsParameters": {"taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/snowplow-t-dbt"}
+    }
+    nightly = res(
+        "aws:scheduler/schedule:Schedule", "nightly", {"scheduleExpression": "cron(0 2 * * ? *)", "target": target}
+    )
+    other = res("aws:scheduler/schedule:Schedule", "other", {"scheduleExpression": "rate(5 minutes)"})
+    (item,) = estimate([task, nightly, other], "us-east-1").items
+    assert item.monthly_usd == pytest.approx(730 / 24 * 10 / 60 * (1 * 0.04048 + 2 * 0.004445))
