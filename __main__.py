@@ -15,7 +15,12 @@ from components.apps.collector import Collector, CollectorArgs
 from components.apps.consumers import Enrich, EnrichArgs, S3Loader, S3LoaderArgs
 from components.apps.ec2_service import Placement, describe_instance_type
 from components.apps.enrichment_files import asset_locations, render_enrichments
-from components.apps.iam import KCL_LEASE_TABLE_ACTIONS, s3_object_of_https_url, s3_uri_objects
+from components.apps.iam import (
+    KCL_LEASE_TABLE_ACTIONS,
+    kinesis_stream_actions,
+    s3_object_of_https_url,
+    s3_uri_objects,
+)
 from components.apps.iglu_resolver import OwnServer, render_resolver
 from components.apps.iglu_server import IgluServer, IgluServerArgs
 from components.context import StackContext, stack_tags
@@ -65,7 +70,10 @@ network = Network("network", NetworkArgs(context=ctx, plan=network_plan))
 keys = Keys("keys", KeysArgs(context=ctx))
 storage = Storage("storage", StorageArgs(context=ctx, lake=cfg.lake, kms_key_arn=keys.key_arn))
 streams = Streams(
-    "streams", StreamsArgs(context=ctx, config=cfg.streams, kms_key_arn=keys.key_arn, thresholds=thresholds)
+    "streams",
+    StreamsArgs(
+        context=ctx, config=cfg.streams, kms_key_arn=keys.key_arn, thresholds=thresholds, capacity=cfg.capacity
+    ),
 )
 private = Placement(
     vpc_id=network.vpc_id,
@@ -422,6 +430,8 @@ network.restrict_gateway_endpoints(
             *(opensearch.lease_table_arns if opensearch is not None else []),
         ],
         table_actions=KCL_LEASE_TABLE_ACTIONS,
+        streams=[info.arn for info in streams.by_name.values()],
+        stream_actions=kinesis_stream_actions(),
     )
 )
 

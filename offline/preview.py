@@ -14,9 +14,11 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from offline.cost import cost_lines, plan_cost
 from offline.engine import MASK, PROJECT_DIR, ProgramRun, StackFile, project_name, run_program
 from offline.policy import DEFAULT_PACK_DIR as PACK_DIR
 from offline.policy import PolicyPackProcess, format_violations, mandatory_violations
+from stack_config.regions import resolve_region
 
 EXIT_OK, EXIT_CONFIG, EXIT_POLICY = 0, 1, 2
 
@@ -147,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         except ConfigError as err:
             print(f"error: {path.name}: {err}", file=sys.stderr)
             return EXIT_CONFIG
-        return report(run, args, pack, policy_config, started)
+        return report(run, stack_file, args, pack, policy_config, started)
 
 
 @contextlib.contextmanager
@@ -162,7 +164,9 @@ def fewer_collections():
         gc.set_threshold(*threshold)
 
 
-def report(run: ProgramRun, args: argparse.Namespace, pack: PolicyPackProcess, policy_config, started: float) -> int:
+def report(
+    run: ProgramRun, stack_file: StackFile, args: argparse.Namespace, pack: PolicyPackProcess, policy_config, started
+) -> int:
     """Print the plan, run the pack over it, write the requested files; the preview's exit code."""
     for warning in run.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -172,6 +176,10 @@ def report(run: ProgramRun, args: argparse.Namespace, pack: PolicyPackProcess, p
     print()
     print(summary_line(run))
     document = plan_document(run)
+    region = stack_file.config.get("aws:region") or resolve_region(None)[0] or "us-east-1"
+    document["cost"] = plan_cost(run.resources, region)
+    print()
+    print("\n".join(cost_lines(document["cost"])))
     exit_code = EXIT_OK
     if not args.no_policy:
         verdict = pack.run(run.resources, policy_config)

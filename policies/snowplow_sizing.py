@@ -1,6 +1,9 @@
 """Cost and capacity guard rails: instance types, ASG and shard bounds, RDS size, log retention,
 and the Snowplow rule that KCL consumers never outnumber their input stream's shards."""
 
+import math
+
+import snowplow_cost
 from pulumi_policy import Severity
 from snowplow_aws_types import carriers
 from snowplow_policy_util import (
@@ -200,6 +203,68 @@ def check_kcl_consumers(args, report, cfg):
                 )
 
 
+# --- Capacity for the configured traffic, and the monthly budget ------------------------------
+
+SHARD_WRITE_BYTES_PER_SECOND = 1_048_576
+SHARD_WRITE_RECORDS_PER_SECOND = 1_000
+
+
+def check_shards_cover_peak(args, report, cfg):
+    """A provisioned stream the program tagged with its peak load has the shards to take it (1 MiB/s and 1,000
+    records/s each)."""
+    if _stream_mode(args.props) != "PROVISIONED":
+        return
+    tags = tag_map(args.props.get("tags"))
+    records = as_number(tags.get(snowplow_cost.PEAK_RECORDS_TAG))
+    size = as_number(tags.get(snowplow_cost.PEAK_BYTES_TAG))
+    shards = as_number(args.props.get("shardCount"))
+    if records is None or size is None or shards is None:
+        return
+    needed = max(1, math.ceil(records / SHARD_WRITE_RECORDS_PER_SECOND), math.ceil(size / SHARD_WRITE_BYTES_PER_SECOND))
+    if shards < needed:
+        report(
+            f"Kinesis stream '{args.name}' has {shards:g} shard(s) but its configured peak is {records:,.0f} records/s "
+            f"and {size / 1_048_576:,.2f} MiB/s, which needs {needed} (1,000 records/s and 1 MiB/s per shard); raise "
+            "shard_count (snowplow:streams.shards) or lower snowplow:traffic."
+        )
+
+
+def _plain(resource) -> dict:
+    return {
+        "urn": resource.urn,
+        "type": resource.resource_type,
+        "name": resource.name,
+        "parent": resource.parent.urn if resource.parent is not None else None,
+        "custom": True,
+        "props": snowplow_cost.plain(resource.props),
+    }
+
+
+def check_monthly_budget(args, report, cfg):
+    resources = [_plain(r) for r in args.resources]
+    region = cfg["region"] or snowplow_cost.region_of(resources)
+    cost = snowplow_cost.estimate(resources, region)
+    budget, per_million = cfg["monthlyBudgetUsd"], cost.per_million_events_usd
+    top = ", ".join(f"{name} ${usd:,.0f}" for name, usd in list(cost.components().items())[:3])
+    if cost.monthly_usd > budget:
+        report(
+            f"The stack is estimated at ${cost.monthly_usd:,.2f} a month in {region} (largest: {top}), over the "
+            f"budget of ${budget:,.0f}; shrink instance types, counts, shards or NAT gateways, or raise "
+            "monthlyBudgetUsd in this policy's config."
+        )
+    limit = cfg["maxUsdPerMillionEvents"]
+    if limit and per_million is not None and per_million > limit:
+        report(
+            f"The stack is estimated at ${per_million:.3f} per million events at its configured peak of "
+            f"{cost.peak_events_per_second:,.0f} events/s, over the limit of ${limit:g}; raise "
+            "maxUsdPerMillionEvents or reduce the cost per event."
+        )
+
+
+def number(default: float, description: str, minimum: float = 0) -> dict:
+    return {"type": "number", "default": default, "minimum": minimum, "description": description}
+
+
 SIZE_CONFIG = {
     "allowedFamilies": string_list(EC2_FAMILIES, "Allowed instance families (the part before the dot)."),
     "maxSize": string("2xlarge", "Largest allowed size, e.g. 'large' or '4xlarge'."),
@@ -279,6 +344,28 @@ POLICIES = [
             "maxDays": integer(365, "Longest allowed retention_in_days.", minimum=1),
         },
         severity=Severity.LOW,
+    ),
+    resource_policy(
+        "kinesis-stream-cover-peak",
+        "Provisioned Kinesis streams tagged with their peak load (snowplow:peak-records-per-second and "
+        "snowplow:peak-bytes-per-second) have the shards to take it.",
+        [KINESIS_STREAM],
+        check_shards_cover_peak,
+        level=ADVISORY,
+        severity=Severity.MEDIUM,
+    ),
+    stack_policy(
+        "stack-limit-monthly-cost",
+        "The stack's estimated monthly cost (on-demand list prices of policies/prices.json, usage at the peak the "
+        "program tags on its streams) stays within a budget, and optionally within a cost per million events.",
+        check_monthly_budget,
+        level=ADVISORY,
+        config={
+            "monthlyBudgetUsd": number(1_000, "Largest estimated monthly cost in USD."),
+            "maxUsdPerMillionEvents": number(0, "Largest estimated USD per million events at the peak (0: no limit)."),
+            "region": string("", "Region whose prices apply (empty: read from the resources' ARNs)."),
+        },
+        severity=Severity.MEDIUM,
     ),
     stack_policy(
         "snowplow-kcl-consumer-limit-to-shards",

@@ -7,6 +7,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from stack_config.base import ConfigModel, environment_default, matching
+from stack_config.capacity import INPUT_STREAM_CONTEXT, THROUGHPUT, plan_from, shards_from
 from stack_config.enrichments import EnrichmentsConfig
 
 LOG_RETENTION_DAYS = (
@@ -38,13 +39,16 @@ _CUSTOM_PATH = re.compile(r"/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", re.ASCII)
 TLS_CONTEXT = "collectorTls"  # validation-context entry: does the collector serve HTTPS?
 _COLLECTOR_TARGETS = ("/com.snowplowanalytics.snowplow/tp2", "/r/tp2", "/com.snowplowanalytics.iglu/v1")
 
-# app -> (dev, prod) defaults for instance type, min and max instances
+# app -> (dev, prod) defaults for instance type, min and max instances. Min and max are used only when no
+# traffic sizing applies (stack_config.capacity derives them from `snowplow:traffic` and the instance type).
+# x86_64 everywhere: Graviton needs every image multi-arch, and S3 loader 3.x's arm64 build is unproven.
 SIZE_DEFAULTS = {
-    "collector": (("t3a.small", 1, 2), ("c6i.large", 2, 6)),
+    "collector": (("t3a.micro", 1, 2), ("c6i.large", 2, 6)),
     "enrich": (("t3a.small", 1, 1), ("c6i.large", 2, 2)),
-    "s3LoaderEnriched": (("t3a.small", 1, 1), ("t3a.medium", 1, 2)),
-    "s3LoaderBad": (("t3a.small", 1, 1), ("t3a.small", 1, 1)),
+    "s3LoaderEnriched": (("t3a.micro", 1, 1), ("c6i.large", 1, 2)),
+    "s3LoaderBad": (("t3a.micro", 1, 1), ("t3a.micro", 1, 1)),
 }
+DEFAULT_CPU_TARGET = 60
 
 
 def _cidr(value: str) -> str:
@@ -92,9 +96,9 @@ class ServiceSize(ConfigModel):
     app: ClassVar[str] = "collector"
 
     instance_type: str | None = Field(None, validate_default=True)
+    cpu_target: int = Field(DEFAULT_CPU_TARGET, ge=20, le=90)
     min_size: int | None = Field(None, ge=1, le=100, validate_default=True)
     max_size: int | None = Field(None, ge=1, le=100, validate_default=True)
-    cpu_target: int = Field(60, ge=20, le=90)
 
     @field_validator("instance_type", "min_size", "max_size")
     @classmethod
@@ -103,9 +107,17 @@ class ServiceSize(ConfigModel):
             if info.field_name == "instance_type" and not _INSTANCE_TYPE.fullmatch(value):
                 raise ValueError("must be an EC2 instance type such as t3a.small or c7g.large")
             return value
+        if info.field_name != "instance_type" and cls.app in THROUGHPUT and info.data.get("instance_type"):
+            return cls.derived_bounds(info)[info.field_name == "max_size"]
         dev, prod = cls.environment_defaults()
         index = ("instance_type", "min_size", "max_size").index(info.field_name)
         return environment_default(info, dev=dev[index], prod=prod[index])
+
+    @classmethod
+    def derived_bounds(cls, info: ValidationInfo) -> tuple[int, int]:
+        """(min, max) instances for `snowplow:traffic` on this instance type (stack_config.capacity)."""
+        cpu_target = info.data.get("cpu_target", DEFAULT_CPU_TARGET)
+        return plan_from(info).instances(cls.app, info.data["instance_type"], cpu_target, shards_from(info))
 
     @classmethod
     def environment_defaults(cls) -> tuple[tuple[str, int, int], tuple[str, int, int]]:
@@ -232,11 +244,21 @@ class CollectorConfig(ConfigModel):
 
 
 class KclTable(ConfigModel):
-    """Capacity of a KCL lease table in DynamoDB."""
+    """Capacity of a KCL lease table in DynamoDB; provisioned capacity left unset is derived from the input
+    stream's shards (stack_config.capacity)."""
 
     billing_mode: Literal["PAY_PER_REQUEST", "PROVISIONED"] = "PAY_PER_REQUEST"
-    read_capacity: int = Field(5, ge=1, le=40_000)
-    write_capacity: int = Field(5, ge=1, le=40_000)
+    read_capacity: int | None = Field(None, ge=1, le=40_000, validate_default=True)
+    write_capacity: int | None = Field(None, ge=1, le=40_000, validate_default=True)
+
+    @field_validator("read_capacity", "write_capacity")
+    @classmethod
+    def _derived_capacity(cls, value, info: ValidationInfo):
+        if value is not None:
+            return value
+        stream = (info.context or {}).get(INPUT_STREAM_CONTEXT, "raw")
+        read, write = plan_from(info).lease_capacity(shards_from(info).get(stream, 1))
+        return read if info.field_name == "read_capacity" else write
 
 
 class LakeTransition(ConfigModel):
@@ -262,8 +284,17 @@ class LakeConfig(ConfigModel):
 class ConsumerConfig(ConfigModel):
     """A Kinesis consumer app (enrich, loaders): its KCL lease table and where it starts reading."""
 
-    lease_table: KclTable = KclTable()
+    input_stream: ClassVar[str] = "raw"
+
+    lease_table: KclTable = Field(default={}, validate_default=True)
     initial_position: Literal["TRIM_HORIZON", "LATEST"] = "TRIM_HORIZON"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tell_the_lease_table_its_stream(cls, data, info: ValidationInfo):
+        if info.context is not None:
+            info.context[INPUT_STREAM_CONTEXT] = cls.input_stream
+        return data
 
 
 class LoaderBatching(ConfigModel):
@@ -272,11 +303,13 @@ class LoaderBatching(ConfigModel):
 
 
 class EnrichedLoaderConfig(ConsumerConfig):
+    input_stream: ClassVar[str] = "enriched"
     size: EnrichedLoaderSize = _size_field()
     batching: LoaderBatching = LoaderBatching()
 
 
 class BadLoaderConfig(ConsumerConfig):
+    input_stream: ClassVar[str] = "bad1"
     size: BadLoaderSize = _size_field()
     batching: LoaderBatching = LoaderBatching()
 

@@ -24,6 +24,8 @@ class PostgresDestination(ConsumerConfig):
     the Iglu Server's instance (cheaper, but events and the registry then compete for one database server).
     """
 
+    input_stream: ClassVar[str] = "enriched"
+
     enabled: bool = False
     database: Literal["own", "shared"] | None = Field(None, validate_default=True)
     instance: PostgresInstance = Field(default={}, validate_default=True)

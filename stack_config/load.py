@@ -10,6 +10,7 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 from pydantic import BaseModel, ValidationError
 
+from stack_config.capacity import capacity_notes
 from stack_config.model import StackConfig, consistency_problems
 from stack_config.regions import region_problem, resolve_region
 from stack_config.screening import forgotten_path_problem, text_problem, walk
@@ -243,6 +244,7 @@ def parse(
             problems.extend(_regional_problems(config, region))
     if problems:
         raise ConfigError([secrecy.scrub(p) for p in problems])
+    notes.extend(capacity_notes(config))
     return Deployment(
         project=project, stack=stack, region=region, config=config, secret_keys=secrecy.secret_keys, notes=tuple(notes)
     )

@@ -7,25 +7,33 @@ from pydantic import (
     AfterValidator,
     BeforeValidator,
     Field,
+    ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from stack_config.analysis import AnalysisConfig, ModelingConfig, modeling_problems
 from stack_config.apps import (
+    DEFAULT_CPU_TARGET,
+    BadLoaderSize,
     CollectorConfig,
     EnrichConfig,
+    EnrichedLoaderSize,
+    EnrichSize,
     LakeConfig,
     LoadersConfig,
     OperationsConfig,
     ServiceSize,
 )
 from stack_config.base import ConfigModel, matching
+from stack_config.capacity import CAPACITY_CONTEXT, THROUGHPUT, CapacityPlan, TrafficConfig
 from stack_config.destinations import DestinationsConfig, destination_problems
 from stack_config.enrichments import SecretArn
 from stack_config.iglu import IgluConfig
 from stack_config.iglu_server import iglu_server_problems
 from stack_config.observability import ObservabilityConfig, observability_problems
 from stack_config.platform import NetworkConfig, StreamsConfig
+from stack_config.sizes import PostgresLoaderSize
 from stack_config.warehouses import DestinationSecrets, warehouse_problems
 
 LICENSE_URL = "https://docs.snowplow.io/limited-use-license-1.1/"
@@ -97,6 +105,8 @@ class StackConfig(ConfigModel):
 
     environment: Literal["dev", "prod"]
     accept_limited_use_license: bool
+    # Validated before everything it sizes: shards, ASG bounds and lease tables read its plan from the context.
+    traffic: TrafficConfig = Field(default={}, validate_default=True)
     network: NetworkConfig = Field(default={"create": {}}, validate_default=True)
     streams: StreamsConfig = Field(default={}, validate_default=True)
     tags: Annotated[dict[str, str], BeforeValidator(_numbers_as_text), AfterValidator(_tags)] = {}
@@ -122,6 +132,32 @@ class StackConfig(ConfigModel):
                 f"({LICENSE_URL}); set it to true to accept it"
             )
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _note_consumer_types(cls, data, info: ValidationInfo):
+        """Shards are validated before the apps that read them, yet a stream needs a shard per consumer
+        instance: pass the consumers' instance types (set or default) ahead through the context."""
+        if isinstance(data, dict) and info.context is not None:
+            info.context[CONSUMERS_CONTEXT] = consumer_types(data, info.context.get("environment"))
+        return data
+
+    @field_validator("traffic")
+    @classmethod
+    def _plan_capacity(cls, value: TrafficConfig, info: ValidationInfo):
+        if info.context is not None:
+            consumers = info.context.get(CONSUMERS_CONTEXT, ())
+            info.context[CAPACITY_CONTEXT] = CapacityPlan.of(value, info.context.get("environment"), consumers)
+        return value
+
+    @property
+    def capacity(self) -> CapacityPlan:
+        consumers = [
+            (size.app, size.instance_type, size.cpu_target)
+            for _, _, size in self.app_sizes()
+            if size.app in THROUGHPUT and THROUGHPUT[size.app].input_stream
+        ]
+        return CapacityPlan.of(self.traffic, self.environment, consumers)
 
     @property
     def protect_data(self) -> bool:
@@ -172,6 +208,38 @@ class StackConfig(ConfigModel):
             ),
         ]
         return [(app, key, size) for app, key, size, enabled in apps if enabled]
+
+
+CONSUMERS_CONTEXT = "consumerTypes"
+# KCL consumers sized by traffic: (app, path of its section in the stack file, size model, needs `enabled`)
+_CONSUMER_SECTIONS = (
+    ("enrich", ("enrich",), EnrichSize, False),
+    ("s3LoaderEnriched", ("loaders", "enriched"), EnrichedLoaderSize, False),
+    ("s3LoaderBad", ("loaders", "bad"), BadLoaderSize, False),
+    ("postgresLoader", ("destinations", "postgres"), PostgresLoaderSize, True),
+)
+
+
+def consumer_types(data: dict, environment: str | None) -> list[tuple[str, str, int]]:
+    """(app, instance type, cpu target) of each KCL consumer, read from the raw stack file with the defaults
+    filled in; values of the wrong shape are left to the field validators to report."""
+    found = []
+    for app, path, size_model, optional in _CONSUMER_SECTIONS:
+        section = data
+        for key in path:
+            section = section.get(key) if isinstance(section, dict) else None
+        section = section if isinstance(section, dict) else {}
+        if optional and section.get("enabled") is not True:
+            continue
+        size = section.get("size") if isinstance(section.get("size"), dict) else {}
+        dev, prod = size_model.environment_defaults()
+        instance_type = size.get("instanceType")
+        if not isinstance(instance_type, str) or "." not in instance_type:
+            instance_type = (prod if environment == "prod" else dev)[0]
+        cpu_target = size.get("cpuTarget")
+        cpu_target = cpu_target if isinstance(cpu_target, int) and 20 <= cpu_target <= 90 else DEFAULT_CPU_TARGET
+        found.append((app, instance_type, cpu_target))
+    return found
 
 
 def consistency_problems(config: StackConfig) -> list[str]:

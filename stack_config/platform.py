@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from stack_config.base import ConfigModel, PositiveInt, environment_default, matching
+from stack_config.capacity import SHARDS_CONTEXT, cheaper_interface_endpoints, plan_from
 
 
 def _vpc_cidr(value: str) -> str:
@@ -19,6 +20,7 @@ def _vpc_cidr(value: str) -> str:
     return value
 
 
+InterfaceEndpoint = Literal["kinesis-streams", "logs", "monitoring"]
 VpcId = Annotated[str, matching(r"vpc-[0-9a-f]{8,17}", "must be a VPC id such as vpc-0123456789abcdef0")]
 SubnetId = Annotated[str, matching(r"subnet-[0-9a-f]{8,17}", "must be a subnet id such as subnet-0123456789abcdef0")]
 
@@ -29,6 +31,9 @@ class CreateNetwork(ConfigModel):
     cidr: Annotated[str, AfterValidator(_vpc_cidr)] = "10.40.0.0/16"
     azs: int = Field(2, ge=2, le=6)
     nat_gateways: int | None = Field(None, ge=1, le=6, validate_default=True)
+    # Interface endpoints the private subnets reach AWS APIs through instead of the NAT gateways. Unset: the
+    # cheaper choice for `snowplow:traffic` (stack_config.capacity.cheaper_interface_endpoints).
+    interface_endpoints: list[InterfaceEndpoint] | None = Field(None, validate_default=True)
 
     @field_validator("nat_gateways")
     @classmethod
@@ -41,6 +46,15 @@ class CreateNetwork(ConfigModel):
             raise ValueError(
                 f"prod needs one NAT gateway per AZ for HA: set natGateways to {info.data['azs']} or leave it unset"
             )
+        return value
+
+    @field_validator("interface_endpoints")
+    @classmethod
+    def _endpoints_default(cls, value, info: ValidationInfo):
+        if value is None:
+            return cheaper_interface_endpoints(plan_from(info), info.data.get("azs", 2))
+        if len(set(value)) != len(value):
+            raise ValueError("list each endpoint once")
         return value
 
     def subnet_cidrs(self) -> tuple[list[str], list[str]]:
@@ -78,15 +92,27 @@ class NetworkConfig(ConfigModel):
 
 
 class ShardCounts(ConfigModel):
+    """Shards per stream; each one left unset is derived from `snowplow:traffic` (stack_config.capacity)."""
+
     raw: PositiveInt | None = Field(None, validate_default=True)
     enriched: PositiveInt | None = Field(None, validate_default=True)
-    bad1: PositiveInt = 1
-    bad2: PositiveInt = 1
+    bad1: PositiveInt | None = Field(None, validate_default=True)
+    bad2: PositiveInt | None = Field(None, validate_default=True)
 
-    @field_validator("raw", "enriched")
+    @field_validator("raw", "enriched", "bad1", "bad2")
     @classmethod
-    def _busy_streams_default(cls, value, info: ValidationInfo):
-        return value if value is not None else environment_default(info, dev=1, prod=2)
+    def _derived_default(cls, value, info: ValidationInfo):
+        return value if value is not None else plan_from(info).shards()[info.field_name]
+
+    @model_validator(mode="after")
+    def _tell_the_consumers(self, info: ValidationInfo):
+        """Consumers' ASG bounds stop at their input's shards: pass the effective counts down the context."""
+        if info.context is not None:
+            info.context[SHARDS_CONTEXT] = self.counts()
+        return self
+
+    def counts(self) -> dict[str, int]:
+        return {"raw": self.raw, "enriched": self.enriched, "bad1": self.bad1, "bad2": self.bad2}
 
 
 class StreamsConfig(ConfigModel):

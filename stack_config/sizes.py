@@ -10,8 +10,13 @@ Defaults = tuple[str, int, int]  # instance type, min and max instances
 
 
 class FeatureSize(ServiceSize):
-    """A `ServiceSize` whose defaults are declared on the subclass: `dev` and `prod` (type, min, max)."""
+    """A `ServiceSize` whose defaults are declared on the subclass: `dev` and `prod` (type, min, max).
 
+    `app` names its row in stack_config.capacity.THROUGHPUT when its min/max follow `snowplow:traffic`; an app
+    without a row keeps the declared min and max.
+    """
+
+    app: ClassVar[str] = ""
     dev: ClassVar[Defaults]
     prod: ClassVar[Defaults]
 
@@ -26,6 +31,7 @@ class IgluServerSize(FeatureSize):
 
 
 class PostgresLoaderSize(FeatureSize):
+    app: ClassVar[str] = "postgresLoader"
     dev = ("t3a.small", 1, 1)
     prod = ("t3a.medium", 1, 1)
 

@@ -38,8 +38,22 @@ def test_private_route_tables_go_through_nat_and_reach_s3_and_dynamodb_privately
     assert len(private_rts) == 2
     assert all(rt["inputs"]["routes"][0].get("natGatewayId") for rt in private_rts)
     endpoints = {e["inputs"]["serviceName"]: e["inputs"] for e in of_type(run, "aws:ec2/vpcEndpoint:VpcEndpoint")}
-    assert set(endpoints) == {"com.amazonaws.eu-west-1.s3", "com.amazonaws.eu-west-1.dynamodb"}
-    assert all(e["vpcEndpointType"] == "Gateway" and len(e["routeTableIds"]) == 2 for e in endpoints.values())
+    gateways = {name: e for name, e in endpoints.items() if e["vpcEndpointType"] == "Gateway"}
+    assert set(gateways) == {"com.amazonaws.eu-west-1.s3", "com.amazonaws.eu-west-1.dynamodb"}
+    assert all(len(e["routeTableIds"]) == 2 for e in gateways.values())
+
+
+def test_kinesis_goes_through_an_interface_endpoint_where_cheaper_than_nat(preview):
+    busy = preview({"snowplow:traffic": {"peakEventsPerSecond": 100}})
+    (kinesis,) = [
+        e["inputs"]
+        for e in of_type(busy, "aws:ec2/vpcEndpoint:VpcEndpoint")
+        if e["inputs"]["vpcEndpointType"] == "Interface"
+    ]
+    assert kinesis["serviceName"] == "com.amazonaws.eu-west-1.kinesis-streams"
+    assert kinesis["privateDnsEnabled"] is True and len(kinesis["subnetIds"]) == 2
+    quiet = preview({"snowplow:traffic": {"peakEventsPerSecond": 5}})
+    assert all(e["inputs"]["vpcEndpointType"] == "Gateway" for e in of_type(quiet, "aws:ec2/vpcEndpoint:VpcEndpoint"))
 
 
 def test_default_security_group_is_locked_down(preview):

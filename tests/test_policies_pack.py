@@ -78,6 +78,7 @@ SIZING = {
     "rds-instance-restrict-instance-class",
     "rds-instance-limit-storage",
     "cloudwatch-log-group-bound-retention",
+    "kinesis-stream-cover-peak",
 }
 # Security/encryption rules that are deliberately advisory somewhere (documented in policies/RULES.md).
 SECURITY_EXCEPTIONS = {

@@ -206,3 +206,45 @@ def test_kcl_accepts_map_shaped_tags(pack):
     stream, asg = kcl_setup(shards=1, max_size=2)
     asg["inputs"]["tags"] = {**TAGS, "snowplow:kcl-app": "enrich", "snowplow:input-stream": stream["inputs"]["name"]}
     assert_violates(pack, KCL, [stream, asg])
+
+
+# --- Capacity for the configured peak, and the monthly budget -------------------------------------
+
+COVER = "kinesis-stream-cover-peak"
+BUDGET = "stack-limit-monthly-cost"
+
+
+def peak_stream(shards, records, size, **inputs):
+    tags = {
+        **TAGS,
+        "snowplow:peak-events-per-second": "1000",
+        "snowplow:peak-records-per-second": str(records),
+        "snowplow:peak-bytes-per-second": str(size),
+    }
+    return good_stream("enriched", shards=shards, tags=tags, **inputs)
+
+
+def test_shards_below_the_tagged_peak_violate(pack):
+    # 3 MB/s = 2.86 MiB/s needs 3 shards; 2 records/s-wise would do
+    stream = peak_stream(2, 1_000, 3_000_000)
+    found = assert_violates(pack, COVER, [stream], config=PROD_CONFIG, contains="needs 3")
+    assert found[0]["enforcementLevel"] == "mandatory"
+    assert_violates(pack, COVER, [peak_stream(1, 1_500, 1_000)], contains="1,500 records/s")
+
+
+def test_shards_covering_the_tagged_peak_pass(pack):
+    assert_passes(pack, COVER, [peak_stream(3, 1_000, 3_000_000)], config=PROD_CONFIG)
+    assert_passes(pack, COVER, [good_stream(shards=1)])  # untagged: the pack does not know the peak
+    on_demand = peak_stream(None, 9_000, 9e6, streamModeDetails={"streamMode": "ON_DEMAND"})
+    assert_passes(pack, COVER, [on_demand])
+
+
+def test_monthly_budget(pack):
+    # 10 shards at 24 h retention and 1,000 records/s of 3 KB: 10 x 0.015 x 730 + 2,628 M PUT units x 0.014 = $146.29
+    stream = peak_stream(10, 1_000, 3_000_000, retentionPeriod=24)
+    over = {BUDGET: {"enforcementLevel": "mandatory", "monthlyBudgetUsd": 100, "region": "us-east-1"}}
+    found = assert_violates(pack, BUDGET, [stream], config=over, contains="$146.29 a month")
+    assert found[0]["enforcementLevel"] == "mandatory"
+    assert_passes(pack, BUDGET, [stream], config={BUDGET: {"monthlyBudgetUsd": 150, "region": "us-east-1"}})
+    per_event = {BUDGET: {"monthlyBudgetUsd": 1_000, "maxUsdPerMillionEvents": 0.05}}
+    assert_violates(pack, BUDGET, [stream], config=per_event, contains="per million events")

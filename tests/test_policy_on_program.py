@@ -65,8 +65,9 @@ def test_open_ssh_rule_fails_the_pack_and_the_preview(monkeypatch, tmp_path, cap
 
 def test_more_enrich_instances_than_shards_fails_the_pack_even_if_config_allowed_it(pack):
     resources = plan("prod")
+    (raw,) = [r for r in resources if r["type"] == "aws:kinesis/stream:Stream" and r["name"] == "streams-raw"]
     for resource in resources:
         if resource["type"] == "aws:autoscaling/group:Group" and resource["name"] == "enrich-service-asg":
-            resource["inputs"]["maxSize"] = 5.0
+            resource["inputs"]["maxSize"] = raw["inputs"]["shardCount"] + 1
     report = pack.run(resources, PROD_CONFIG)
     assert "snowplow-kcl-consumer-limit-to-shards" in {v["policy"] for v in mandatory_violations(report)}

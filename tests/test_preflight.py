@@ -76,8 +76,8 @@ def test_dev_stack_passes_every_check(aws, tmp_path, capsys):
     assert "PASS  credentials            account 123456789012" in out
     assert "PASS  region                 eu-west-1 (opt-in-not-required)" in out
     assert "SKIP  certificate            the collector has no TLS configured (plain HTTP)" in out
-    assert "PASS  instance types         t3a.small offered in eu-west-1a, eu-west-1b" in out
-    assert "PASS  kinesis quota          shards: 0 of 6000 open, 4 planned (4 new)" in out
+    assert "PASS  instance types         t3a.micro, t3a.small offered in eu-west-1a, eu-west-1b" in out
+    assert "PASS  kinesis quota          shards: 0 of 6000 open, 5 planned (5 new)" in out  # raw: 2 for 100 events/s
     assert "PASS  autoscaling role       arn:aws:iam::123456789012:role/aws-service-role/" in out
     assert (
         "PASS  secret                 snowplow/iglu-read-key readable (snowplow:iglu.registries[0].apiKeySecretArn)"
@@ -163,7 +163,7 @@ def test_shard_quota_without_room(aws, tmp_path, capsys, monkeypatch):
     )
     code, out = run(tmp_path, capsys)
     assert code == preflight.EXIT_FAILED
-    assert "FAIL  kinesis quota          shards: 498 of 500 open, 4 planned (4 new)" in out
+    assert "FAIL  kinesis quota          shards: 498 of 500 open, 5 planned (5 new)" in out
     assert "fix: request a higher Kinesis shard quota" in out
 
 

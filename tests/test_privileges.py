@@ -124,15 +124,20 @@ def test_no_iam_grant_creates_or_touches_a_table_the_plan_does_not_manage(plan):
 
 
 def test_gateway_endpoints_have_policies_covering_every_bucket_and_table_the_roles_use(plan):
+    # the gateway endpoints, and the Kinesis interface endpoint both shipped stacks get at their traffic
     endpoints = of_type(plan, "aws:ec2/vpcEndpoint:VpcEndpoint")
     policies = of_type(plan, "aws:ec2/vpcEndpointPolicy:VpcEndpointPolicy")
-    assert len(endpoints) == len(policies) == 2
+    assert len(endpoints) == len(policies) == 3
     assert {e["urn"] for e in endpoints} == {p["propertyDependencies"]["vpcEndpointId"][0] for p in policies}
+    policy_of = {"s3": "s3", "dynamodb": "dynamodb", "kinesis": "kinesis-streams"}
     allowed = {
         service: [
-            (a, r) for s in endpoint_policy(plan, service) for a in as_list(s["Action"]) for r in as_list(s["Resource"])
+            (a, r)
+            for s in endpoint_policy(plan, policy_of[service])
+            for a in as_list(s["Action"])
+            for r in as_list(s["Resource"])
         ]
-        for service in ("s3", "dynamodb")
+        for service in policy_of
     }
     for name, statement in role_statements(plan):
         for action in as_list(statement["Action"]):
@@ -141,6 +146,8 @@ def test_gateway_endpoints_have_policies_covering_every_bucket_and_table_the_rol
                 continue
             for arn in as_list(statement["Resource"]):
                 assert any(a == action and fnmatchcase(arn, r) for a, r in allowed[service]), (name, action, arn)
+    for statement in endpoint_policy(plan, "kinesis-streams"):
+        assert not any(a.endswith(":*") or a == "*" for a in as_list(statement["Action"]))
     repos = [s for s in endpoint_policy(plan, "s3") if s["Sid"] == "AmazonLinuxRepositoriesAndPublicAssets"]
     assert "arn:aws:s3:::al2023-repos-eu-west-1-*/*" in repos[0]["Resource"]
     for statement in endpoint_policy(plan, "s3") + endpoint_policy(plan, "dynamodb"):

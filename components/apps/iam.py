@@ -37,6 +37,15 @@ SESSION_MANAGER_CHANNEL_ACTIONS = [
 ]
 
 
+def kinesis_stream_actions() -> list[str]:
+    """Every Kinesis action the apps' roles allow (producers and KCL consumers): what the VPC's Kinesis endpoint
+    admits."""
+    return sorted(
+        {"kinesis:PutRecord", "kinesis:PutRecords", "kinesis:GetRecords", "kinesis:GetShardIterator"}
+        | set(KINESIS_DESCRIBE)
+    )
+
+
 def kinesis_producer(sid: str, stream_arns: Sequence[pulumi.Input[str]]) -> Statement:
     return {
         "Sid": sid,

@@ -68,6 +68,8 @@ class GatewayAccess:
     public_objects: Sequence[str] = ()  # objects read anonymously over https (e.g. Snowplow's hosted assets)
     tables: Sequence[pulumi.Input[str]] = ()  # DynamoDB table ARNs of the stack
     table_actions: Sequence[str] = ()  # what the apps do on those tables
+    streams: Sequence[pulumi.Input[str]] = ()  # Kinesis stream ARNs of the stack (interface endpoint, if any)
+    stream_actions: Sequence[str] = ()  # what the apps do on those streams
 
 
 STACK_BUCKET_ACTIONS = [
@@ -114,6 +116,18 @@ def s3_endpoint_policy(region: str, account_id: str, access: GatewayAccess) -> p
     return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements})
 
 
+def kinesis_endpoint_policy(account_id: str, access: GatewayAccess) -> pulumi.Output[str]:
+    statement = {
+        "Sid": "StackStreams",
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": list(access.stream_actions),
+        "Resource": list(access.streams),
+        "Condition": {"StringEquals": {"aws:PrincipalAccount": account_id}},
+    }
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
 def dynamodb_endpoint_policy(account_id: str, access: GatewayAccess) -> pulumi.Output[str]:
     statement = {
         "Sid": "StackTables",
@@ -146,6 +160,7 @@ class Network(pulumi.ComponentResource):
         self._name = name
         self.az_names = list(args.plan.az_names)
         self.gateway_endpoint_ids: dict[str, pulumi.Output[str]] = {}
+        self.interface_endpoint_ids: dict[str, pulumi.Output[str]] = {}
         if args.plan.existing is not None:
             existing = args.plan.existing
             self.vpc_id = pulumi.Output.from_input(existing.vpc_id)
@@ -258,18 +273,62 @@ class Network(pulumi.ComponentResource):
                 opts=self._opts(),
             ).id
 
+        if spec.interface_endpoints:
+            self._interface_endpoints(name, spec, vpc, private)
+
         self.vpc_id = vpc.id
         self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public])
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private])
         self.private_route_table_ids = pulumi.Output.all(*[rt.id for rt in private_rts])
 
+    def _interface_endpoints(self, name: str, spec: CreateNetwork, vpc, private) -> None:
+        """AWS APIs reached inside the VPC (private DNS), not through NAT: chosen where the NAT processing they
+        replace costs more than the endpoints' hours (stack_config.capacity.cheaper_interface_endpoints)."""
+        ctx = self._ctx
+        sg = aws.ec2.SecurityGroup(
+            f"{name}-endpoints-sg",
+            name=ctx.name("endpoints"),
+            description="Interface endpoints: HTTPS from the VPC",
+            vpc_id=vpc.id,
+            tags=self._tags("endpoints"),
+            opts=self._opts(),
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-endpoints-https",
+            security_group_id=sg.id,
+            description="HTTPS from the stack's VPC",
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            cidr_ipv4=spec.cidr,
+            tags=self._tags("endpoints-https"),
+            opts=self._opts(),
+        )
+        for service in spec.interface_endpoints:
+            self.interface_endpoint_ids[service] = aws.ec2.VpcEndpoint(
+                f"{name}-{service}-endpoint",
+                vpc_id=vpc.id,
+                service_name=f"com.amazonaws.{ctx.region}.{service}",
+                vpc_endpoint_type="Interface",
+                subnet_ids=[subnet.id for subnet in private],
+                security_group_ids=[sg.id],
+                private_dns_enabled=True,
+                tags=self._tags(f"{service}-endpoint"),
+                opts=self._opts(),
+            ).id
+
     def restrict_gateway_endpoints(self, access: GatewayAccess) -> None:
-        """Endpoint policies once the buckets and tables exist; an adopted VPC's endpoints are left alone."""
+        """Endpoint policies once the buckets, tables and streams exist (the gateway endpoints and the Kinesis
+        interface endpoint); an adopted VPC's endpoints are left alone."""
         policies = {
             "s3": lambda: s3_endpoint_policy(self._ctx.region, self._ctx.account_id, access),
             "dynamodb": lambda: dynamodb_endpoint_policy(self._ctx.account_id, access),
+            "kinesis-streams": lambda: kinesis_endpoint_policy(self._ctx.account_id, access),
         }
-        for service, endpoint_id in self.gateway_endpoint_ids.items():
+        endpoints = {**self.gateway_endpoint_ids, **self.interface_endpoint_ids}
+        for service, endpoint_id in endpoints.items():
+            if service not in policies:
+                continue
             aws.ec2.VpcEndpointPolicy(
                 f"{self._name}-{service}-endpoint-policy",
                 vpc_endpoint_id=endpoint_id,

@@ -8,6 +8,7 @@ import pulumi_aws as aws
 from components.context import StackContext
 from components.observability.metrics import incoming_records
 from components.observability.signals import Graph, MetricRef, Signal
+from stack_config.capacity import CapacityPlan
 from stack_config.observability import AlarmThresholds
 from stack_config.platform import StreamsConfig
 
@@ -37,6 +38,24 @@ class StreamsArgs:
     config: StreamsConfig
     kms_key_arn: pulumi.Input[str]
     thresholds: AlarmThresholds = field(default_factory=AlarmThresholds)
+    capacity: CapacityPlan | None = None  # tags each stream with its load at the peak (read by the policy pack)
+
+
+# Tags carrying the configured traffic to the policy pack (shard coverage, cost budget).
+PEAK_EVENTS_TAG = "snowplow:peak-events-per-second"
+PEAK_RECORDS_TAG = "snowplow:peak-records-per-second"
+PEAK_BYTES_TAG = "snowplow:peak-bytes-per-second"
+
+
+def load_tags(plan: CapacityPlan | None, logical: str) -> dict[str, str]:
+    if plan is None:
+        return {}
+    load = plan.stream_loads(plan.peak)[logical]
+    return {
+        PEAK_EVENTS_TAG: str(plan.peak),
+        PEAK_RECORDS_TAG: f"{load.records_per_second:g}",
+        PEAK_BYTES_TAG: f"{load.bytes_per_second:g}",
+    }
 
 
 class Streams(pulumi.ComponentResource):
@@ -56,7 +75,7 @@ class Streams(pulumi.ComponentResource):
                 retention_period=cfg.retention_hours,
                 encryption_type="KMS",
                 kms_key_id=args.kms_key_arn,
-                tags={**ctx.tags_for(physical), "snowplow:carries": carries},
+                tags={**ctx.tags_for(physical), "snowplow:carries": carries, **load_tags(args.capacity, logical)},
                 opts=ctx.stateful(self),
             )
             self.by_name[logical] = StreamInfo(logical, physical, stream.arn, shards, cfg.retention_hours)

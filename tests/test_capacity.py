@@ -1,0 +1,135 @@
+"""Sizing from `snowplow:traffic`: shards, ASG bounds, lease tables and the NAT-or-endpoint choice, pinned on
+hand-computed cases (1 MiB/s and 1,000 records/s per shard; enriched = 3x raw; throughput table in
+stack_config.capacity)."""
+
+import pytest
+
+from stack_config import ConfigError, parse
+from stack_config.capacity import cheaper_interface_endpoints, instance_throughput
+from stack_config.model import StackConfig
+
+
+def config(environment="prod", peak=None, **sections) -> StackConfig:
+    raw = {"environment": environment, "acceptLimitedUseLicense": True, **sections}
+    if peak is not None:
+        raw["traffic"] = {"peakEventsPerSecond": peak, **raw.get("traffic", {})}
+    if environment == "prod":
+        raw.setdefault("iglu", {"server": {"enabled": False}})
+    return StackConfig.model_validate(raw, context={"environment": environment})
+
+
+def sizes(cfg: StackConfig) -> dict[str, tuple[str, int, int]]:
+    return {app: (size.instance_type, size.min_size, size.max_size) for app, _, size in cfg.app_sizes()}
+
+
+def test_throughput_per_instance_follows_the_table():
+    # collector 500/vCPU: t3a.micro bursts from a 10% baseline of 2 vCPUs; c6i.large runs at the 60% CPU target
+    assert instance_throughput("collector", "t3a.micro", 60) == pytest.approx(100)
+    assert instance_throughput("collector", "c6i.large", 60) == pytest.approx(600)
+    assert instance_throughput("enrich", "c6i.large", 60) == pytest.approx(300)
+    assert instance_throughput("enrich", "c6i.2xlarge", 50) == pytest.approx(1000)
+    assert instance_throughput("s3LoaderEnriched", "t3a.micro", 60) == pytest.approx(200)
+
+
+def test_100_events_per_second_dev():
+    cfg = config("dev", 100)
+    # design 150 events/s; enrich on t3a.small carries 100 -> 2 instances at most -> raw needs 2 shards
+    assert cfg.streams.shards.counts() == {"raw": 2, "enriched": 1, "bad1": 1, "bad2": 1}
+    assert sizes(cfg) == {
+        "collector": ("t3a.micro", 1, 2),
+        "enrich": ("t3a.small", 1, 2),
+        "loader-enriched": ("t3a.micro", 1, 1),
+        "loader-bad": ("t3a.micro", 1, 1),
+    }
+
+
+def test_1000_events_per_second_prod():
+    cfg = config("prod", 1_000)
+    # raw: 1,500 rec/s -> 2, but enrich (300/instance) needs 5 at 1,500/s; enriched 4.5 MB/s = 4.29 MiB/s -> 5
+    assert cfg.streams.shards.counts() == {"raw": 5, "enriched": 5, "bad1": 1, "bad2": 1}
+    assert sizes(cfg) == {
+        "collector": ("c6i.large", 2, 3),  # 600/instance: 1,000 -> 2, 1,500 -> 3
+        "enrich": ("c6i.large", 4, 5),
+        "loader-enriched": ("c6i.large", 1, 2),  # 1,200/instance
+        "loader-bad": ("t3a.micro", 1, 1),  # 5% of events
+    }
+
+
+def test_10000_events_per_second_prod():
+    cfg = config("prod", 10_000)
+    # enriched 45 MB/s = 42.9 MiB/s -> 43; bad1 750 rec/s at 2 KB = 1.43 MiB/s -> 2, but 4 bad loaders (200/s each)
+    assert cfg.streams.shards.counts() == {"raw": 50, "enriched": 43, "bad1": 4, "bad2": 1}
+    assert sizes(cfg) == {
+        "collector": ("c6i.large", 17, 25),
+        "enrich": ("c6i.large", 34, 50),
+        "loader-enriched": ("c6i.large", 9, 13),
+        "loader-bad": ("t3a.micro", 3, 4),
+    }
+
+
+def test_event_size_drives_the_byte_limit():
+    cfg = config("prod", 1_000, traffic={"averageEventBytes": 4_000, "headroom": 1.0})
+    # raw 4 MB/s = 3.81 MiB/s -> 4 (enrich needs ceil(1000/300) = 4 too); enriched 12 MB/s = 11.4 MiB/s -> 12
+    assert cfg.streams.shards.counts()["raw"] == 4
+    assert cfg.streams.shards.counts()["enriched"] == 12
+
+
+def test_explicit_values_win_and_larger_instances_need_fewer_shards():
+    cfg = config("prod", 1_000, enrich={"size": {"instanceType": "c6i.2xlarge"}})
+    assert cfg.enrich.size.min_size == 2 and cfg.enrich.size.max_size == 2  # 1,200/instance
+    assert cfg.streams.shards.raw == 2
+    cfg = config("prod", 1_000, streams={"shards": {"raw": 3}}, collector={"size": {"maxSize": 9}})
+    assert cfg.streams.shards.raw == 3 and cfg.collector.size.max_size == 9
+    assert cfg.enrich.size.max_size == 3  # a consumer stops at its input's shards
+
+
+def test_lease_table_capacity_follows_the_shards():
+    provisioned = {"leaseTable": {"billingMode": "PROVISIONED"}}
+    assert config("prod", 1_000, enrich=provisioned).enrich.lease_table.read_capacity == 5  # the floor
+    table = config("prod", 10_000, enrich=provisioned).enrich.lease_table
+    assert (table.read_capacity, table.write_capacity) == (38, 30)  # 50 shards x 0.5 / 0.4 x 1.5
+    bad = config("prod", 10_000, loaders={"bad": provisioned}).loaders.bad.lease_table
+    assert (bad.read_capacity, bad.write_capacity) == (5, 5)  # bad1 has 4 shards
+
+
+def parse_prod(**sections):
+    raw = {"environment": "prod", "acceptLimitedUseLicense": True, "iglu": {"server": {"enabled": False}}, **sections}
+    return parse(raw, "eu-west-1", "snowplow", "prod")
+
+
+def test_under_provisioned_explicit_values_are_named_in_warnings():
+    notes = parse_prod(
+        traffic={"peakEventsPerSecond": 1_000},
+        streams={"shards": {"enriched": 2}},
+        collector={"size": {"instanceType": "c6i.large", "maxSize": 2}},
+        loaders={"enriched": {"leaseTable": {"billingMode": "PROVISIONED", "writeCapacity": 1}}},
+    ).notes
+    assert any(n.startswith("snowplow:streams.shards.enriched: 2 shard(s) are fewer than the 5") for n in notes)
+    assert any(n.startswith("snowplow:collector.size.maxSize: 2 x c6i.large carry about 1,200") for n in notes)
+    assert any(n.startswith("snowplow:loaders.enriched.leaseTable.writeCapacity: 1") for n in notes)
+    assert parse_prod(traffic={"peakEventsPerSecond": 1_000}).notes == ()
+
+
+@pytest.mark.parametrize(
+    ("traffic", "key"),
+    [
+        ({"peakEventsPerSecond": 0}, "snowplow:traffic.peakEventsPerSecond"),
+        ({"averageEventBytes": 10}, "snowplow:traffic.averageEventBytes"),
+        ({"headroom": 0.5}, "snowplow:traffic.headroom"),
+        ({"peak": 5}, "snowplow:traffic.peak"),
+    ],
+)
+def test_invalid_traffic_names_the_key(traffic, key):
+    with pytest.raises(ConfigError) as err:
+        parse_prod(traffic=traffic)
+    assert any(p.startswith(key) for p in err.value.problems), err.value.problems
+
+
+def test_interface_endpoint_only_where_cheaper_than_nat():
+    # 100 events/s: ~2,150 GB a month to and from Kinesis saves $75 of NAT processing for $14.60 of endpoint hours
+    assert config("dev", 100).network.create.interface_endpoints == ["kinesis-streams"]
+    assert config("dev", 5).network.create.interface_endpoints == []
+    low = config("dev", 5).capacity
+    assert cheaper_interface_endpoints(low, 2) == []
+    override = config("dev", 100, network={"create": {"interfaceEndpoints": ["logs"]}})
+    assert override.network.create.interface_endpoints == ["logs"]
