@@ -18,8 +18,6 @@ if str(PACK_DIR) not in sys.path:
 import snowplow_fast_analyzer as fast  # noqa: E402
 from pulumi_policy.policy import EnforcementLevel, _PolicyAnalyzerServicer  # noqa: E402
 
-MODULES = ("snowplow_encryption", "snowplow_network", "snowplow_iam", "snowplow_sizing", "snowplow_data_protection")
-
 
 @pytest.fixture(autouse=True)
 def _switch_unset(monkeypatch):
@@ -60,10 +58,11 @@ def test_the_installed_pulumi_policy_is_a_checked_version():
 
 @pytest.fixture(scope="module")
 def servicer():
-    import importlib
+    import snowplow_rules
 
-    policies = [p for m in (*MODULES, "snowplow_tagging") for p in importlib.import_module(m).POLICIES]
-    servicer = _PolicyAnalyzerServicer("snowplow-guardrails", "0.0.1", policies, EnforcementLevel.ADVISORY)
+    servicer = _PolicyAnalyzerServicer(
+        "snowplow-guardrails", "0.0.1", snowplow_rules.POLICIES, EnforcementLevel.ADVISORY
+    )
     servicer.ConfigureStack(
         analyzer_pb2.AnalyzerStackConfigureRequest(stack=STACK, project=PROJECT, organization="o", dry_run=True), None
     )
