@@ -131,7 +131,7 @@ def test_both_policy_types_are_present(pack):
 def test_pack_files(pack):
     manifest = yaml.safe_load((PACK_DIR / "PulumiPolicy.yaml").read_text())
     assert manifest["runtime"] == {"name": "python", "options": {"virtualenv": "venv"}}
-    assert manifest["version"] == pack.version == "0.2.1" and manifest["description"]
+    assert manifest["version"] == pack.version == "0.3.0" and manifest["description"]
     requirements = (PACK_DIR / "requirements.txt").read_text()
     for pin in ("pulumi-policy==1.21.0", "pulumi==3.272.0", "protobuf==", "grpcio=="):
         assert pin in requirements
@@ -248,7 +248,7 @@ def test_report_shape_and_formatting(pack):
     report = run(pack, [stream], DEV_CONFIG)
     assert (report["pack"], report["version"], report["policies"]) == (
         "snowplow-guardrails",
-        "0.2.1",
+        "0.3.0",
         len(pack.info.policies),
     )
     by_policy = {v["policy"]: v for v in report["violations"]}
@@ -256,7 +256,7 @@ def test_report_shape_and_formatting(pack):
     assert by_policy["kinesis-stream-limit-shard-count"]["enforcementLevel"] == "advisory"
     assert by_policy["kinesis-stream-require-kms"]["urn"] == stream["urn"]
     text = format_violations(report)
-    assert text.splitlines()[:2] == ["Policies:", "    ❌ snowplow-guardrails@v0.2.1 (local: policies)"]
+    assert text.splitlines()[:2] == ["Policies:", "    ❌ snowplow-guardrails@v0.3.0 (local: policies)"]
     assert f"        - [mandatory]  kinesis-stream-require-kms  ({stream['urn']})" in text
     assert "          Kinesis streams are encrypted with KMS." in text
     lines = text.splitlines()
