@@ -4,6 +4,7 @@ Exit codes: 0 ok, 1 invalid stack config, 2 a mandatory policy violation.
 """
 
 import argparse
+import base64
 import contextlib
 import gc
 import json
@@ -87,7 +88,10 @@ def render_app_files(run: ProgramRun, directory: Path) -> list[Path]:
             continue
         target = directory / app / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(inputs["content"])
+        if "contentBase64" in inputs:  # a binary file (the modeling task's project archive)
+            target.write_bytes(base64.b64decode(inputs["contentBase64"]))
+        else:
+            target.write_text(inputs["content"])
         written.append(target)
     return sorted(written)
 
