@@ -34,6 +34,9 @@ SCHEDULE_HELP = (
     "day(s), singular only for 1, e.g. rate(6 hours)"
 )
 
+# modeling.package -> the dbt project's folder under modeling/ (and in the task's archive).
+PACKAGES = {"own": "dbt", "snowplow_unified": "unified"}
+
 # Fargate task sizes: cpu units -> accepted memory (MiB).
 FARGATE_MEMORY = {
     256: (512, 1024, 2048),
@@ -70,12 +73,25 @@ class ModelingConfig(ConfigModel):
     enabled: bool = False
     schedule: str = "cron(15 3 * * ? *)"
     timezone: str = "UTC"
-    package: Literal["own", "snowplow_unified"] = "own"
-    """`own`: this project's Apache-2.0 models; `snowplow_unified`: Snowplow's package (its own licence, see README)."""
+    package: str = "own"
+    """`own`: this project's Apache-2.0 models (modeling/dbt); `snowplow_unified`: Snowplow's package
+    (modeling/unified), under the Snowplow Personal & Academic License. Setting `snowplow_unified` is your statement
+    that you hold a licence covering your use: the task then passes `snowplow__license_accepted: true` to dbt."""
     warehouse: str | None = None
     """Which enabled warehouse the models run in; needed only when more than one is enabled."""
     cpu: Literal[256, 512, 1024, 2048, 4096, 8192, 16384] = 512
     memory: int = 1024
+
+    @field_validator("package")
+    @classmethod
+    def _package(cls, value: str):
+        if value not in PACKAGES:
+            raise ValueError(
+                "own (this repository's Apache-2.0 models) or snowplow_unified (Snowplow's package under the Snowplow "
+                "Personal & Academic License; setting it states that you hold a licence covering your use, and the "
+                "task accepts the package's licence for you with snowplow__license_accepted: true)"
+            )
+        return value
 
     @field_validator("schedule")
     @classmethod
@@ -112,6 +128,12 @@ class ModelingConfig(ConfigModel):
 # adds one also adds its row in components/modeling/warehouses.py (dbt image and connection).
 WAREHOUSE_KEYS = {
     "postgres": "destinations.postgres",
+    "redshift": "destinations.redshift",
+}
+# Warehouses the stack loads but the models cannot run in yet, and why (named in the config error and the README).
+UNSUPPORTED_WAREHOUSES = {
+    "snowflake": "the task has no key-pair profile nor a Snowflake virtual warehouse to run the models on",
+    "databricks": "the task has no SQL warehouse http_path, and the events table is the one your pipeline creates",
 }
 
 
@@ -136,6 +158,12 @@ def modeling_problems(config) -> list[str]:
     enabled = enabled_warehouses(config)
     keys = ", ".join(f"snowplow:{key}.enabled" for key in WAREHOUSE_KEYS.values())
     if modeling.warehouse is not None:
+        if modeling.warehouse in UNSUPPORTED_WAREHOUSES:
+            return [
+                f"snowplow:modeling.warehouse: the models cannot run in {modeling.warehouse} yet "
+                f"({UNSUPPORTED_WAREHOUSES[modeling.warehouse]}); supported: {', '.join(WAREHOUSE_KEYS)} "
+                f"(got {modeling.warehouse!r})"
+            ]
         if modeling.warehouse not in WAREHOUSE_KEYS:
             return [f"snowplow:modeling.warehouse: one of {', '.join(WAREHOUSE_KEYS)} (got {modeling.warehouse!r})"]
         if modeling.warehouse not in enabled:
@@ -146,9 +174,12 @@ def modeling_problems(config) -> list[str]:
             ]
         return []
     if not enabled:
+        unsupported = [name for name in UNSUPPORTED_WAREHOUSES if getattr(config.destinations, name).enabled]
+        also = f" ({', '.join(unsupported)} cannot run the models yet)" if unsupported else ""
         return [
             f"snowplow:modeling.enabled: the models run on schedule {modeling.schedule} in a warehouse this stack "
-            f"loads, and none is enabled: enable one of {keys} or set modeling.enabled: false (got true)"
+            f"loads, and none that they support is enabled{also}: enable one of {keys} or set modeling.enabled: "
+            "false (got true)"
         ]
     if len(enabled) > 1:
         return [
