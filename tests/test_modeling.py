@@ -425,6 +425,16 @@ def test_script_refuses_an_archive_that_is_not_the_one_built(tmp_path):
     assert code != 0 and FAILED_MARKER in out and calls == []
 
 
+def test_every_supported_warehouse_has_an_adapter_pin_and_a_profile_target():
+    import yaml
+
+    from stack_config.analysis import UNSUPPORTED_WAREHOUSES, WAREHOUSE_KEYS
+
+    targets = set(yaml.safe_load((PROJECTS["dbt"] / "profiles.yml").read_text())["snowplow"]["outputs"])
+    assert set(WAREHOUSE_KEYS) == set(DBT_ADAPTERS) and set(WAREHOUSE_KEYS) <= targets
+    assert not set(WAREHOUSE_KEYS) & set(UNSUPPORTED_WAREHOUSES)
+
+
 def test_the_postgres_adapter_pin_is_the_one_the_tests_ran():
     pins = [line for line in (PROJECTS["dbt"] / "requirements.txt").read_text().splitlines() if "==" in line]
     assert DBT_ADAPTERS["postgres"] in pins and any(p.startswith("dbt-core==1.11.") for p in pins)
