@@ -24,7 +24,7 @@ from components.destinations.postgres_loader_config import EVENTS_SCHEMA
 from components.destinations.redshift import RedshiftDestination, RedshiftDestinationArgs
 from components.destinations.snowflake import SnowflakeLoader, SnowflakeLoaderArgs
 from components.modeling.modeling import Modeling, ModelingArgs
-from components.modeling.warehouses import postgres_warehouse, redshift_warehouse
+from components.modeling.warehouses import postgres_warehouse, redshift_warehouse, snowflake_warehouse
 from components.observability.observability import Observability, ObservabilityArgs, Stage
 from components.platform.database import PostgresDatabase, PostgresDatabaseArgs
 from components.platform.keys import Keys, KeysArgs
@@ -340,6 +340,12 @@ warehouses = {
     "postgres": lambda: postgres_warehouse(events_db, loader_login),
     "redshift": lambda: redshift_warehouse(
         redshift.connection, redshift.password_secret_arn, cfg.destinations.redshift.schema_name, redshift.admit
+    ),
+    "snowflake": lambda: snowflake_warehouse(
+        snowflake_cfg,
+        cfg.modeling.snowflake_warehouse,
+        snowflake.private_key_secret_arn,
+        snowflake.private_key_passphrase_secret_arn,
     ),
 }
 modeling = None

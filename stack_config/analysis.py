@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator
 
 from stack_config.base import ConfigModel
+from stack_config.warehouses import SnowflakeIdentifier
 
 
 class AnalysisConfig(ConfigModel):
@@ -79,6 +80,8 @@ class ModelingConfig(ConfigModel):
     that you hold a licence covering your use: the task then passes `snowplow__license_accepted: true` to dbt."""
     warehouse: str | None = None
     """Which enabled warehouse the models run in; needed only when more than one is enabled."""
+    snowflake_warehouse: SnowflakeIdentifier | None = None
+    """With the models in Snowflake: the virtual warehouse dbt's queries run on (the loader needs none)."""
     cpu: Literal[256, 512, 1024, 2048, 4096, 8192, 16384] = 512
     memory: int = 1024
 
@@ -129,11 +132,14 @@ class ModelingConfig(ConfigModel):
 WAREHOUSE_KEYS = {
     "postgres": "destinations.postgres",
     "redshift": "destinations.redshift",
+    "snowflake": "destinations.snowflake",
 }
 # Warehouses the stack loads but the models cannot run in yet, and why (named in the config error and the README).
 UNSUPPORTED_WAREHOUSES = {
-    "snowflake": "the task has no key-pair profile nor a Snowflake virtual warehouse to run the models on",
-    "databricks": "the task has no SQL warehouse http_path, and the events table is the one your pipeline creates",
+    "databricks": (
+        "the events table is the one your own pipeline creates from the loader's files, and dbt needs a SQL "
+        "warehouse's http_path and a token allowed to read that table, none of which the stack knows"
+    ),
 }
 
 
@@ -155,6 +161,17 @@ def modeling_problems(config) -> list[str]:
     modeling = config.modeling
     if not modeling.enabled:
         return []
+    problems = _warehouse_problems(config)
+    if not problems and modeling_warehouse(config) == "snowflake" and modeling.snowflake_warehouse is None:
+        problems.append(
+            "snowplow:modeling.snowflakeWarehouse: the models run in Snowflake, where dbt's queries need a virtual "
+            "warehouse the loader's role may use (GRANT USAGE ON WAREHOUSE ...); name it (got no value)"
+        )
+    return problems
+
+
+def _warehouse_problems(config) -> list[str]:
+    modeling = config.modeling
     enabled = enabled_warehouses(config)
     keys = ", ".join(f"snowplow:{key}.enabled" for key in WAREHOUSE_KEYS.values())
     if modeling.warehouse is not None:

@@ -85,11 +85,10 @@ def test_package_is_own_or_snowplow_unified_and_the_error_says_what_unified_mean
     assert "Snowplow Personal & Academic License" in problem and "states that you hold a licence" in problem
 
 
-def test_snowflake_and_databricks_are_refused_by_name_as_not_supported_yet():
-    for name in ("snowflake", "databricks"):
-        (problem,) = problems({**WITH_POSTGRES, "modeling": {"enabled": True, "warehouse": name}})
-        assert problem.startswith(f"snowplow:modeling.warehouse: the models cannot run in {name} yet"), problem
-        assert "supported: postgres, redshift" in problem and problem.endswith(f"(got '{name}')")
+def test_databricks_is_refused_by_name_as_not_supported_yet():
+    (problem,) = problems({**WITH_POSTGRES, "modeling": {"enabled": True, "warehouse": "databricks"}})
+    assert problem.startswith("snowplow:modeling.warehouse: the models cannot run in databricks yet"), problem
+    assert "supported: postgres, redshift, snowflake" in problem and problem.endswith("(got 'databricks')")
 
 
 def test_two_supported_warehouses_need_the_one_named():
@@ -337,6 +336,72 @@ def test_on_redshift_the_task_reaches_the_cluster_on_its_port_only(on_redshift):
     assert named(
         on_redshift, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "redshift-loader-to-warehouse-0"
     )
+
+
+SNOWFLAKE_KEY = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:snowplow/snowflake-key-AbCdEf"
+SNOWFLAKE_PASSPHRASE = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:snowplow/snowflake-passphrase-AbCdEf"
+SNOWFLAKE = {
+    "enabled": True,
+    "account": "acme-analytics",
+    "user": "SNOWPLOW_LOADER",
+    "role": "SNOWPLOW_LOADER",
+    "database": "SNOWPLOW",
+    "schema": "ATOMIC",
+    "privateKeySecretArn": SNOWFLAKE_KEY,
+    "privateKeyPassphraseSecretArn": SNOWFLAKE_PASSPHRASE,
+}
+
+
+def test_snowflake_needs_the_virtual_warehouse_dbt_runs_on():
+    (problem,) = problems({**DEV, "destinations": {"snowflake": SNOWFLAKE}, "modeling": {"enabled": True}})
+    assert problem.startswith("snowplow:modeling.snowflakeWarehouse:") and problem.endswith("(got no value)")
+
+
+@pytest.fixture(scope="module")
+def on_snowflake(tmp_path_factory):
+    config = {
+        **BASE,
+        "snowplow:destinations": {"snowflake": SNOWFLAKE},
+        "snowplow:modeling": {"enabled": True, "snowflakeWarehouse": "TRANSFORMING"},
+    }
+    return run_program(StackFile.read(write_stack(tmp_path_factory.mktemp("snowflake"), "snowflake", config)))
+
+
+def test_on_snowflake_the_task_uses_the_loaders_key_pair_over_https(on_snowflake):
+    dbt = containers(on_snowflake)["dbt"]
+    assert dbt["secrets"] == [
+        {"name": "DBT_ENV_SECRET_PRIVATE_KEY", "valueFrom": SNOWFLAKE_KEY},
+        {"name": "DBT_ENV_SECRET_PRIVATE_KEY_PASSPHRASE", "valueFrom": SNOWFLAKE_PASSPHRASE},
+    ]
+    environment = {e["name"]: e["value"] for e in dbt["environment"]}
+    assert {k: v for k, v in environment.items() if k.startswith("DBT_")} == {
+        "DBT_ACCOUNT": "acme-analytics",
+        "DBT_USER": "SNOWPLOW_LOADER",
+        "DBT_ROLE": "SNOWPLOW_LOADER",
+        "DBT_WAREHOUSE": "TRANSFORMING",
+        "DBT_DATABASE": "SNOWPLOW",
+        "DBT_SCHEMA": "derived",
+        "DBT_PROFILES_DIR": "/project/dbt",
+    }
+    every, _ = profile_variables(PROJECTS["dbt"], "snowflake")
+    assert every - {"DBT_THREADS"} == set(environment) - {"DBT_PROFILES_DIR", "PYTHONUNBUFFERED"} | {
+        "DBT_ENV_SECRET_PRIVATE_KEY",
+        "DBT_ENV_SECRET_PRIVATE_KEY_PASSPHRASE",
+    }
+    script = dbt["command"][0]
+    assert f"dbt-core {DBT_ADAPTERS['snowflake']}" in script and "dbt deps" not in script
+    assert script.endswith("""dbt build --target snowflake --vars '{"snowplow__atomic_schema": "ATOMIC"}'""")
+    (_, secrets, *_) = policy(on_snowflake, "modeling-execution-policy")
+    assert sorted(secrets["Resource"]) == sorted([SNOWFLAKE_KEY, SNOWFLAKE_PASSPHRASE])
+    # Snowflake is reached over HTTPS: the task's group opens no other port.
+    (schedule,) = of_type(on_snowflake, "aws:scheduler/schedule:Schedule")
+    (group,) = schedule["inputs"]["target"]["ecsParameters"]["networkConfiguration"]["securityGroups"]
+    egress = [
+        r["inputs"]
+        for r in of_type(on_snowflake, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+        if r["inputs"]["securityGroupId"] == group
+    ]
+    assert [(e["fromPort"], e["toPort"]) for e in egress] == [(443, 443)]
 
 
 # --- The dbt container's script ------------------------------------------------------------------

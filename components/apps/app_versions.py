@@ -22,6 +22,7 @@ DBT_RUNTIME_IMAGE = "public.ecr.aws/docker/library/python:3.11.14-slim-bookworm"
 DBT_ADAPTERS = {
     "postgres": "dbt-postgres==1.11.0",
     "redshift": "dbt-redshift==1.11.2",
+    "snowflake": "dbt-snowflake==1.11.6",
 }
 # Fetches the dbt project from the config bucket before dbt starts (init container of the modeling task).
 AWS_CLI_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.32.9"

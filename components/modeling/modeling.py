@@ -145,7 +145,7 @@ class Modeling(pulumi.ComponentResource):
                 log_group=v[1],
                 region=ctx.region,
                 run_deps=has_packages(args.modeling_dir / project),
-                dbt_vars=dbt_vars(cfg.package, warehouse.events_schema),
+                dbt_vars=dbt_vars(cfg.package, warehouse.events_schema, warehouse.events_table),
                 environment=v[2],
                 secrets=v[3],
             )
@@ -294,14 +294,17 @@ def has_packages(project_dir: Path) -> bool:
     return any((project_dir / name).is_file() for name in ("packages.yml", "dependencies.yml"))
 
 
-def dbt_vars(package: str, events_schema: str) -> dict[str, object]:
+def dbt_vars(package: str, events_schema: str, events_table: str = "events") -> dict[str, object]:
     """The `--vars` of `dbt build`: snowplow_unified's licence acceptance (modeling.package: snowplow_unified is the
-    user's statement that they hold the licence) and the events schema when the loader's is not `atomic`."""
+    user's statement that they hold the licence), and the loader's events schema and table where they are not the
+    projects' defaults (`atomic`.`events`)."""
     variables: dict[str, object] = {}
     if package == "snowplow_unified":
         variables["snowplow__license_accepted"] = True
     if events_schema != "atomic":
         variables["snowplow__atomic_schema"] = events_schema
+    if events_table != "events":
+        variables["snowplow__events_table"] = events_table
     return variables
 
 

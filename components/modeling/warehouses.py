@@ -4,7 +4,8 @@ task needs (dbt adapter, profiles.yml target, environment, secrets, network admi
 The contract with `modeling/dbt/profiles.yml` (identical in `modeling/unified/`): the target is the warehouse's
 name; `DBT_HOST`, `DBT_PORT`, `DBT_USER`, `DBT_DATABASE`, `DBT_SCHEMA` and `DBT_SSLMODE` are plain environment
 values; the password is `DBT_ENV_SECRET_PASSWORD`, injected by ECS from Secrets Manager (dbt scrubs variables
-named DBT_ENV_SECRET_* from its logs). Adding a warehouse: its adapter pin in
+named DBT_ENV_SECRET_* from its logs); Snowflake authenticates with its loader's key pair instead
+(`DBT_ENV_SECRET_PRIVATE_KEY`, `DBT_ENV_SECRET_PRIVATE_KEY_PASSPHRASE`). Adding a warehouse: its adapter pin in
 `components.apps.app_versions.DBT_ADAPTERS`, its stack-config key in `stack_config.analysis.WAREHOUSE_KEYS`, a
 function here, and its case in `__main__.py`.
 """
@@ -17,6 +18,7 @@ import pulumi
 from components.apps.app_versions import DBT_ADAPTERS
 from components.destinations.redshift_loader_config import RedshiftConnection
 from components.platform.database import AppLogin, PostgresConnection, PostgresDatabase
+from stack_config.warehouses import SnowflakeDestination
 
 # Schema the models write to (dbt's target schema; the events stay in the loader's schema).
 MODELED_SCHEMA = "derived"
@@ -37,7 +39,9 @@ class Warehouse:
     admit: Callable[[str, pulumi.Input[str]], None] | None = None
     """Opens the warehouse to the task's security group (app name, group id); None when it is reached over HTTPS."""
     events_schema: str = "atomic"
-    """Where the loader writes `events`; the models read it through the `snowplow__atomic_schema` var."""
+    """Where the loader writes its events; the models read it through the `snowplow__atomic_schema` var."""
+    events_table: str = "events"
+    """The loader's events table; the models read it through the `snowplow__events_table` var."""
 
     @property
     def adapter(self) -> str:
@@ -93,4 +97,35 @@ def redshift_warehouse(
         secret_arns=[password_secret_arn],
         admit=admit,
         events_schema=events_schema,
+    )
+
+
+def snowflake_warehouse(
+    config: SnowflakeDestination,
+    virtual_warehouse: str,
+    private_key_secret_arn: pulumi.Input[str],
+    passphrase_secret_arn: pulumi.Input[str] | None,
+) -> Warehouse:
+    """The stack's Snowflake destination: dbt authenticates as the loader's user with its key pair (the user has no
+    password) and runs its queries on `modeling.snowflakeWarehouse`; Snowflake is reached over HTTPS."""
+    arns = [private_key_secret_arn, *([passphrase_secret_arn] if passphrase_secret_arn is not None else [])]
+
+    def secrets(values: list[str]) -> dict[str, str]:
+        names = ["DBT_ENV_SECRET_PRIVATE_KEY", "DBT_ENV_SECRET_PRIVATE_KEY_PASSPHRASE"]
+        return dict(zip(names, values, strict=False))
+
+    return Warehouse(
+        name="snowflake",
+        environment={
+            "DBT_ACCOUNT": config.account,
+            "DBT_USER": config.user,
+            "DBT_ROLE": config.role,
+            "DBT_WAREHOUSE": virtual_warehouse,
+            "DBT_DATABASE": config.database,
+            "DBT_SCHEMA": MODELED_SCHEMA,
+        },
+        secrets=pulumi.Output.all(*arns).apply(secrets),
+        secret_arns=arns,
+        events_schema=config.schema_,
+        events_table=config.table,
     )
