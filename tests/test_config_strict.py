@@ -71,6 +71,7 @@ PATH_EXAMPLES = {
     "destinations.snowflake.schema": "ATOMIC",
     "destinations.databricks.schema": "atomic",
     "destinations.databricks.host": "https://acme.cloud.databricks.com",
+    "modeling.snowflakeWarehouse": "TRANSFORMING",
 }
 
 
