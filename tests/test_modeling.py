@@ -181,6 +181,7 @@ def test_warehouse_credentials_come_from_secrets_manager_never_from_the_environm
         "DBT_SCHEMA": "derived",
         "DBT_SSLMODE": "require",
         "DBT_PROFILES_DIR": "/project/dbt",
+        "DBT_USE_COLORS": "false",
         "PYTHONUNBUFFERED": "1",
     }
 
@@ -301,6 +302,7 @@ def test_on_redshift_the_task_logs_in_as_the_loader_and_runs_snowplow_unified(on
         "DBT_SCHEMA": "derived",
         "DBT_SSLMODE": "require",
         "DBT_PROFILES_DIR": "/project/unified",
+        "DBT_USE_COLORS": "false",
     }
     every, required = profile_variables(PROJECTS["unified"], "redshift")
     assert every - {"DBT_THREADS"} <= set(environment) | {"DBT_ENV_SECRET_PASSWORD"}
@@ -382,9 +384,11 @@ def test_on_snowflake_the_task_uses_the_loaders_key_pair_over_https(on_snowflake
         "DBT_DATABASE": "SNOWPLOW",
         "DBT_SCHEMA": "derived",
         "DBT_PROFILES_DIR": "/project/dbt",
+        "DBT_USE_COLORS": "false",
     }
     every, _ = profile_variables(PROJECTS["dbt"], "snowflake")
-    assert every - {"DBT_THREADS"} == set(environment) - {"DBT_PROFILES_DIR", "PYTHONUNBUFFERED"} | {
+    task_only = {"DBT_PROFILES_DIR", "DBT_USE_COLORS", "PYTHONUNBUFFERED"}
+    assert every - {"DBT_THREADS"} == set(environment) - task_only | {
         "DBT_ENV_SECRET_PRIVATE_KEY",
         "DBT_ENV_SECRET_PRIVATE_KEY_PASSPHRASE",
     }

@@ -91,6 +91,7 @@ def container_definitions(spec: TaskSpec) -> list[dict]:
         **spec.environment,
         "DBT_PROFILES_DIR": spec.project_dir,
         "PYTHONUNBUFFERED": "1",  # dbt's and pip's lines reach the log as they happen
+        "DBT_USE_COLORS": "false",  # no terminal colour codes in CloudWatch
     }
     return [
         {
