@@ -24,7 +24,12 @@ from components.destinations.postgres_loader_config import EVENTS_SCHEMA
 from components.destinations.redshift import RedshiftDestination, RedshiftDestinationArgs
 from components.destinations.snowflake import SnowflakeLoader, SnowflakeLoaderArgs
 from components.modeling.modeling import Modeling, ModelingArgs
-from components.modeling.warehouses import postgres_warehouse, redshift_warehouse, snowflake_warehouse
+from components.modeling.warehouses import (
+    databricks_warehouse,
+    postgres_warehouse,
+    redshift_warehouse,
+    snowflake_warehouse,
+)
 from components.observability.observability import Observability, ObservabilityArgs, Stage
 from components.platform.database import PostgresDatabase, PostgresDatabaseArgs
 from components.platform.keys import Keys, KeysArgs
@@ -346,6 +351,12 @@ warehouses = {
         cfg.modeling.snowflake_warehouse,
         snowflake.private_key_secret_arn,
         snowflake.private_key_passphrase_secret_arn,
+    ),
+    "databricks": lambda: databricks_warehouse(
+        databricks_cfg,
+        cfg.modeling.databricks_http_path,
+        cfg.modeling.databricks_events_table,
+        databricks.token_secret_arn,
     ),
 }
 modeling = None

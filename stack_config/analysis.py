@@ -2,12 +2,12 @@
 
 import re
 import zoneinfo
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from stack_config.base import ConfigModel
-from stack_config.warehouses import SnowflakeIdentifier
+from stack_config.base import ConfigModel, matching
+from stack_config.warehouses import SnowflakeIdentifier, UnityCatalogName
 
 
 class AnalysisConfig(ConfigModel):
@@ -68,6 +68,16 @@ def schedule_problem(expression: str) -> str | None:
     return None
 
 
+DatabricksHttpPath = Annotated[
+    str,
+    matching(
+        r"/?sql/(1\.0/(warehouses|endpoints)/[0-9a-f]{8,32}|protocolv1/o/[0-9]+/[0-9a-z-]+)",
+        "must be the HTTP path of a Databricks SQL warehouse, /sql/1.0/warehouses/<id>, or of a cluster, "
+        "sql/protocolv1/o/<workspace id>/<cluster id> (its Connection details)",
+    ),
+]
+
+
 class ModelingConfig(ConfigModel):
     """dbt models run on a schedule as an ECS Fargate task in the warehouse the stack loads (see the README)."""
 
@@ -82,6 +92,10 @@ class ModelingConfig(ConfigModel):
     """Which enabled warehouse the models run in; needed only when more than one is enabled."""
     snowflake_warehouse: SnowflakeIdentifier | None = None
     """With the models in Snowflake: the virtual warehouse dbt's queries run on (the loader needs none)."""
+    databricks_http_path: DatabricksHttpPath | None = None
+    """With the models in Databricks: the HTTP path of the SQL warehouse (or cluster) dbt's queries run on."""
+    databricks_events_table: UnityCatalogName = "events"
+    """With the models in Databricks: the events table your pipeline fills, in the loader's catalog and schema."""
     cpu: Literal[256, 512, 1024, 2048, 4096, 8192, 16384] = 512
     memory: int = 1024
 
@@ -133,13 +147,7 @@ WAREHOUSE_KEYS = {
     "postgres": "destinations.postgres",
     "redshift": "destinations.redshift",
     "snowflake": "destinations.snowflake",
-}
-# Warehouses the stack loads but the models cannot run in yet, and why (named in the config error and the README).
-UNSUPPORTED_WAREHOUSES = {
-    "databricks": (
-        "the events table is the one your own pipeline creates from the loader's files, and dbt needs a SQL "
-        "warehouse's http_path and a token allowed to read that table, none of which the stack knows"
-    ),
+    "databricks": "destinations.databricks",
 }
 
 
@@ -167,6 +175,11 @@ def modeling_problems(config) -> list[str]:
             "snowplow:modeling.snowflakeWarehouse: the models run in Snowflake, where dbt's queries need a virtual "
             "warehouse the loader's role may use (GRANT USAGE ON WAREHOUSE ...); name it (got no value)"
         )
+    if not problems and modeling_warehouse(config) == "databricks" and modeling.databricks_http_path is None:
+        problems.append(
+            "snowplow:modeling.databricksHttpPath: the models run in Databricks, where dbt's queries need a SQL "
+            "warehouse: its HTTP path, /sql/1.0/warehouses/<id> (got no value)"
+        )
     return problems
 
 
@@ -175,12 +188,6 @@ def _warehouse_problems(config) -> list[str]:
     enabled = enabled_warehouses(config)
     keys = ", ".join(f"snowplow:{key}.enabled" for key in WAREHOUSE_KEYS.values())
     if modeling.warehouse is not None:
-        if modeling.warehouse in UNSUPPORTED_WAREHOUSES:
-            return [
-                f"snowplow:modeling.warehouse: the models cannot run in {modeling.warehouse} yet "
-                f"({UNSUPPORTED_WAREHOUSES[modeling.warehouse]}); supported: {', '.join(WAREHOUSE_KEYS)} "
-                f"(got {modeling.warehouse!r})"
-            ]
         if modeling.warehouse not in WAREHOUSE_KEYS:
             return [f"snowplow:modeling.warehouse: one of {', '.join(WAREHOUSE_KEYS)} (got {modeling.warehouse!r})"]
         if modeling.warehouse not in enabled:
@@ -191,12 +198,9 @@ def _warehouse_problems(config) -> list[str]:
             ]
         return []
     if not enabled:
-        unsupported = [name for name in UNSUPPORTED_WAREHOUSES if getattr(config.destinations, name).enabled]
-        also = f" ({', '.join(unsupported)} cannot run the models yet)" if unsupported else ""
         return [
             f"snowplow:modeling.enabled: the models run on schedule {modeling.schedule} in a warehouse this stack "
-            f"loads, and none that they support is enabled{also}: enable one of {keys} or set modeling.enabled: "
-            "false (got true)"
+            f"loads, and none is enabled: enable one of {keys} or set modeling.enabled: false (got true)"
         ]
     if len(enabled) > 1:
         return [

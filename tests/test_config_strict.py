@@ -72,6 +72,8 @@ PATH_EXAMPLES = {
     "destinations.databricks.schema": "atomic",
     "destinations.databricks.host": "https://acme.cloud.databricks.com",
     "modeling.snowflakeWarehouse": "TRANSFORMING",
+    "modeling.databricksHttpPath": "/sql/1.0/warehouses/0123456789abcdef",
+    "modeling.databricksEventsTable": "events",
 }
 
 

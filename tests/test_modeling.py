@@ -85,10 +85,14 @@ def test_package_is_own_or_snowplow_unified_and_the_error_says_what_unified_mean
     assert "Snowplow Personal & Academic License" in problem and "states that you hold a licence" in problem
 
 
-def test_databricks_is_refused_by_name_as_not_supported_yet():
-    (problem,) = problems({**WITH_POSTGRES, "modeling": {"enabled": True, "warehouse": "databricks"}})
-    assert problem.startswith("snowplow:modeling.warehouse: the models cannot run in databricks yet"), problem
-    assert "supported: postgres, redshift, snowflake" in problem and problem.endswith("(got 'databricks')")
+def test_every_warehouse_the_stack_loads_can_run_the_models():
+    from stack_config.analysis import WAREHOUSE_KEYS
+
+    assert WAREHOUSE_KEYS == {
+        name: f"destinations.{name}" for name in ("postgres", "redshift", "snowflake", "databricks")
+    }
+    (problem,) = problems({**WITH_POSTGRES, "modeling": {"enabled": True, "warehouse": "bigquery"}})
+    assert problem == "snowplow:modeling.warehouse: one of postgres, redshift, snowflake, databricks (got 'bigquery')"
 
 
 def test_two_supported_warehouses_need_the_one_named():
@@ -408,6 +412,60 @@ def test_on_snowflake_the_task_uses_the_loaders_key_pair_over_https(on_snowflake
     assert [(e["fromPort"], e["toPort"]) for e in egress] == [(443, 443)]
 
 
+DATABRICKS_TOKEN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:snowplow/databricks-token-AbCdEf"
+DATABRICKS = {
+    "enabled": True,
+    "host": "https://acme-analytics.cloud.databricks.com",
+    "catalog": "snowplow",
+    "schema": "atomic",
+    "volume": "snowplow_staging",
+    "tokenSecretArn": DATABRICKS_TOKEN,
+}
+
+
+def test_databricks_needs_the_sql_warehouse_dbt_runs_on():
+    (problem,) = problems({**DEV, "destinations": {"databricks": DATABRICKS}, "modeling": {"enabled": True}})
+    assert problem.startswith("snowplow:modeling.databricksHttpPath:") and problem.endswith("(got no value)")
+    bad = {"enabled": True, "databricksHttpPath": "https://acme.cloud.databricks.com/sql"}
+    (problem,) = problems({**DEV, "destinations": {"databricks": DATABRICKS}, "modeling": bad})
+    assert problem.startswith("snowplow:modeling.databricksHttpPath: must be the HTTP path")
+
+
+@pytest.fixture(scope="module")
+def on_databricks(tmp_path_factory):
+    config = {
+        **BASE,
+        "snowplow:destinations": {"databricks": DATABRICKS},
+        "snowplow:modeling": {
+            "enabled": True,
+            "databricksHttpPath": "/sql/1.0/warehouses/0123456789abcdef",
+            "databricksEventsTable": "snowplow_events",
+        },
+    }
+    return run_program(StackFile.read(write_stack(tmp_path_factory.mktemp("databricks"), "databricks", config)))
+
+
+def test_on_databricks_the_task_uses_the_loaders_token_and_the_pipelines_table(on_databricks):
+    dbt = containers(on_databricks)["dbt"]
+    assert dbt["secrets"] == [{"name": "DBT_ENV_SECRET_PASSWORD", "valueFrom": DATABRICKS_TOKEN}]
+    environment = {e["name"]: e["value"] for e in dbt["environment"]}
+    assert {k: v for k, v in environment.items() if k.startswith("DBT_")} == {
+        "DBT_HOST": "acme-analytics.cloud.databricks.com",
+        "DBT_HTTP_PATH": "/sql/1.0/warehouses/0123456789abcdef",
+        "DBT_DATABASE": "snowplow",
+        "DBT_SCHEMA": "derived",
+        "DBT_PROFILES_DIR": "/project/dbt",
+        "DBT_USE_COLORS": "false",
+    }
+    every, _ = profile_variables(PROJECTS["dbt"], "databricks")
+    assert every - {"DBT_THREADS"} <= set(environment) | {"DBT_ENV_SECRET_PASSWORD"}
+    script = dbt["command"][0]
+    assert f"dbt-core {DBT_ADAPTERS['databricks']}" in script
+    assert script.endswith("""dbt build --target databricks --vars '{"snowplow__events_table": "snowplow_events"}'""")
+    (_, secrets, *_) = policy(on_databricks, "modeling-execution-policy")
+    assert secrets["Resource"] == [DATABRICKS_TOKEN]
+
+
 # --- The dbt container's script ------------------------------------------------------------------
 
 
@@ -497,11 +555,10 @@ def test_script_refuses_an_archive_that_is_not_the_one_built(tmp_path):
 def test_every_supported_warehouse_has_an_adapter_pin_and_a_profile_target():
     import yaml
 
-    from stack_config.analysis import UNSUPPORTED_WAREHOUSES, WAREHOUSE_KEYS
+    from stack_config.analysis import WAREHOUSE_KEYS
 
     targets = set(yaml.safe_load((PROJECTS["dbt"] / "profiles.yml").read_text())["snowplow"]["outputs"])
     assert set(WAREHOUSE_KEYS) == set(DBT_ADAPTERS) and set(WAREHOUSE_KEYS) <= targets
-    assert not set(WAREHOUSE_KEYS) & set(UNSUPPORTED_WAREHOUSES)
 
 
 def test_the_postgres_adapter_pin_is_the_one_the_tests_ran():

@@ -23,6 +23,7 @@ DBT_ADAPTERS = {
     "postgres": "dbt-postgres==1.11.0",
     "redshift": "dbt-redshift==1.11.2",
     "snowflake": "dbt-snowflake==1.11.6",
+    "databricks": "dbt-databricks==1.12.7",  # 1.11.x: dbt-core < 1.11.9; 1.12.8: a certifi the index lacks
 }
 # Fetches the dbt project from the config bucket before dbt starts (init container of the modeling task).
 AWS_CLI_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.32.9"

@@ -18,7 +18,7 @@ import pulumi
 from components.apps.app_versions import DBT_ADAPTERS
 from components.destinations.redshift_loader_config import RedshiftConnection
 from components.platform.database import AppLogin, PostgresConnection, PostgresDatabase
-from stack_config.warehouses import SnowflakeDestination
+from stack_config.warehouses import DatabricksDestination, SnowflakeDestination
 
 # Schema the models write to (dbt's target schema; the events stay in the loader's schema).
 MODELED_SCHEMA = "derived"
@@ -128,4 +128,26 @@ def snowflake_warehouse(
         secret_arns=arns,
         events_schema=config.schema_,
         events_table=config.table,
+    )
+
+
+def databricks_warehouse(
+    config: DatabricksDestination, http_path: str, events_table: str, token_secret_arn: pulumi.Input[str]
+) -> Warehouse:
+    """The stack's Databricks destination: dbt authenticates with the loader's access token (its service principal
+    must also read the events table and create the modeled schema, README) and runs its queries on the SQL warehouse
+    at `http_path`; the workspace is reached over HTTPS. The events are the table your pipeline fills from the
+    loader's files, in the loader's catalog and schema."""
+    return Warehouse(
+        name="databricks",
+        environment={
+            "DBT_HOST": config.host.removeprefix("https://"),
+            "DBT_HTTP_PATH": http_path,
+            "DBT_DATABASE": config.catalog,
+            "DBT_SCHEMA": MODELED_SCHEMA,
+        },
+        secrets=pulumi.Output.from_input(token_secret_arn).apply(lambda arn: {PASSWORD_VARIABLE: arn}),
+        secret_arns=[token_secret_arn],
+        events_schema=config.schema_,
+        events_table=events_table,
     )
