@@ -142,7 +142,8 @@ class ModelingConfig(ConfigModel):
 
 
 # The warehouses the models can run in: name -> its stack-config key. One line per warehouse; a destination that
-# adds one also adds its row in components/modeling/warehouses.py (dbt image and connection).
+# adds one also adds its function in components/modeling/warehouses.py (connection) and its dbt adapter pin in
+# components/apps/app_versions.DBT_ADAPTERS.
 WAREHOUSE_KEYS = {
     "postgres": "destinations.postgres",
     "redshift": "destinations.redshift",
