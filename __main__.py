@@ -31,7 +31,12 @@ from components.destinations.postgres_loader_config import EVENTS_SCHEMA
 from components.destinations.redshift import RedshiftDestination, RedshiftDestinationArgs
 from components.destinations.snowflake import SnowflakeLoader, SnowflakeLoaderArgs
 from components.modeling.modeling import Modeling, ModelingArgs
-from components.modeling.warehouses import postgres_warehouse
+from components.modeling.warehouses import (
+    databricks_warehouse,
+    postgres_warehouse,
+    redshift_warehouse,
+    snowflake_warehouse,
+)
 from components.observability.observability import Observability, ObservabilityArgs, Stage
 from components.platform.database import PostgresDatabase, PostgresDatabaseArgs
 from components.platform.keys import Keys, KeysArgs
@@ -343,10 +348,26 @@ if databricks_cfg.enabled:
         },
     )
 
-# Data modeling: the dbt project (modeling/dbt) run on a schedule in the warehouse the stack loads. One entry per
-# warehouse (stack_config.analysis.WAREHOUSE_KEYS); the config check guarantees the chosen one is enabled.
+# Data modeling: a dbt project (modeling/dbt, or modeling/unified for snowplow_unified) run on a schedule in the
+# warehouse the stack loads. One entry per warehouse (stack_config.analysis.WAREHOUSE_KEYS); the config check
+# guarantees the chosen one is enabled.
 warehouses = {
     "postgres": lambda: postgres_warehouse(events_db, loader_login),
+    "redshift": lambda: redshift_warehouse(
+        redshift.connection, redshift.password_secret_arn, cfg.destinations.redshift.schema_name, redshift.admit
+    ),
+    "snowflake": lambda: snowflake_warehouse(
+        snowflake_cfg,
+        cfg.modeling.snowflake_warehouse,
+        snowflake.private_key_secret_arn,
+        snowflake.private_key_passphrase_secret_arn,
+    ),
+    "databricks": lambda: databricks_warehouse(
+        databricks_cfg,
+        cfg.modeling.databricks_http_path,
+        cfg.modeling.databricks_events_table,
+        databricks.token_secret_arn,
+    ),
 }
 modeling = None
 if (warehouse_name := modeling_warehouse(cfg)) is not None:
@@ -358,7 +379,7 @@ if (warehouse_name := modeling_warehouse(cfg)) is not None:
             operations=cfg.operations,
             placement=private,
             warehouse=warehouses[warehouse_name](),
-            project_dir=Path(__file__).resolve().parent / "modeling" / "dbt",
+            modeling_dir=Path(__file__).resolve().parent / "modeling",
         ),
     )
     pulumi.export(

@@ -2,11 +2,12 @@
 
 import re
 import zoneinfo
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from stack_config.base import ConfigModel
+from stack_config.base import ConfigModel, matching
+from stack_config.warehouses import SnowflakeIdentifier, UnityCatalogName
 
 
 class AnalysisConfig(ConfigModel):
@@ -33,6 +34,9 @@ SCHEDULE_HELP = (
     "in day-of-month or day-of-week, e.g. cron(15 3 * * ? *), or rate(value unit) with unit minute(s), hour(s) or "
     "day(s), singular only for 1, e.g. rate(6 hours)"
 )
+
+# modeling.package -> the dbt project's folder under modeling/ (and in the task's archive).
+PACKAGES = {"own": "dbt", "snowplow_unified": "unified"}
 
 # Fargate task sizes: cpu units -> accepted memory (MiB).
 FARGATE_MEMORY = {
@@ -64,18 +68,47 @@ def schedule_problem(expression: str) -> str | None:
     return None
 
 
+DatabricksHttpPath = Annotated[
+    str,
+    matching(
+        r"/?sql/(1\.0/(warehouses|endpoints)/[0-9a-f]{8,32}|protocolv1/o/[0-9]+/[0-9a-z-]+)",
+        "must be the HTTP path of a Databricks SQL warehouse, /sql/1.0/warehouses/<id>, or of a cluster, "
+        "sql/protocolv1/o/<workspace id>/<cluster id> (its Connection details)",
+    ),
+]
+
+
 class ModelingConfig(ConfigModel):
     """dbt models run on a schedule as an ECS Fargate task in the warehouse the stack loads (see the README)."""
 
     enabled: bool = False
     schedule: str = "cron(15 3 * * ? *)"
     timezone: str = "UTC"
-    package: Literal["own", "snowplow_unified"] = "own"
-    """`own`: this project's Apache-2.0 models; `snowplow_unified`: Snowplow's package (its own licence, see README)."""
+    package: str = "own"
+    """`own`: this project's Apache-2.0 models (modeling/dbt); `snowplow_unified`: Snowplow's package
+    (modeling/unified), under the Snowplow Personal & Academic License. Setting `snowplow_unified` is your statement
+    that you hold a licence covering your use: the task then passes `snowplow__license_accepted: true` to dbt."""
     warehouse: str | None = None
     """Which enabled warehouse the models run in; needed only when more than one is enabled."""
+    snowflake_warehouse: SnowflakeIdentifier | None = None
+    """With the models in Snowflake: the virtual warehouse dbt's queries run on (the loader needs none)."""
+    databricks_http_path: DatabricksHttpPath | None = None
+    """With the models in Databricks: the HTTP path of the SQL warehouse (or cluster) dbt's queries run on."""
+    databricks_events_table: UnityCatalogName = "events"
+    """With the models in Databricks: the events table your pipeline fills, in the loader's catalog and schema."""
     cpu: Literal[256, 512, 1024, 2048, 4096, 8192, 16384] = 512
     memory: int = 1024
+
+    @field_validator("package")
+    @classmethod
+    def _package(cls, value: str):
+        if value not in PACKAGES:
+            raise ValueError(
+                "own (this repository's Apache-2.0 models) or snowplow_unified (Snowplow's package under the Snowplow "
+                "Personal & Academic License; setting it states that you hold a licence covering your use, and the "
+                "task accepts the package's licence for you with snowplow__license_accepted: true)"
+            )
+        return value
 
     @field_validator("schedule")
     @classmethod
@@ -109,9 +142,13 @@ class ModelingConfig(ConfigModel):
 
 
 # The warehouses the models can run in: name -> its stack-config key. One line per warehouse; a destination that
-# adds one also adds its row in components/modeling/warehouses.py (dbt image and connection).
+# adds one also adds its function in components/modeling/warehouses.py (connection) and its dbt adapter pin in
+# components/apps/app_versions.DBT_ADAPTERS.
 WAREHOUSE_KEYS = {
     "postgres": "destinations.postgres",
+    "redshift": "destinations.redshift",
+    "snowflake": "destinations.snowflake",
+    "databricks": "destinations.databricks",
 }
 
 
@@ -133,6 +170,22 @@ def modeling_problems(config) -> list[str]:
     modeling = config.modeling
     if not modeling.enabled:
         return []
+    problems = _warehouse_problems(config)
+    if not problems and modeling_warehouse(config) == "snowflake" and modeling.snowflake_warehouse is None:
+        problems.append(
+            "snowplow:modeling.snowflakeWarehouse: the models run in Snowflake, where dbt's queries need a virtual "
+            "warehouse the loader's role may use (GRANT USAGE ON WAREHOUSE ...); name it (got no value)"
+        )
+    if not problems and modeling_warehouse(config) == "databricks" and modeling.databricks_http_path is None:
+        problems.append(
+            "snowplow:modeling.databricksHttpPath: the models run in Databricks, where dbt's queries need a SQL "
+            "warehouse: its HTTP path, /sql/1.0/warehouses/<id> (got no value)"
+        )
+    return problems
+
+
+def _warehouse_problems(config) -> list[str]:
+    modeling = config.modeling
     enabled = enabled_warehouses(config)
     keys = ", ".join(f"snowplow:{key}.enabled" for key in WAREHOUSE_KEYS.values())
     if modeling.warehouse is not None:

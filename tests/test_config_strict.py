@@ -76,6 +76,9 @@ PATH_EXAMPLES = {
     "destinations.snowflake.schema": "ATOMIC",
     "destinations.databricks.schema": "atomic",
     "destinations.databricks.host": "https://acme.cloud.databricks.com",
+    "modeling.snowflakeWarehouse": "TRANSFORMING",
+    "modeling.databricksHttpPath": "/sql/1.0/warehouses/0123456789abcdef",
+    "modeling.databricksEventsTable": "events",
 }
 
 

@@ -5,6 +5,7 @@ import gzip
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -12,19 +13,31 @@ from pathlib import Path
 
 import pytest
 
-from components.apps.app_versions import AWS_CLI_IMAGE, DBT_IMAGES
+from components.apps.app_versions import AWS_CLI_IMAGE, DBT_ADAPTERS, DBT_RUNTIME_IMAGE
 from components.modeling.containers import FAILED_MARKER, SUCCEEDED_MARKER, TaskSpec, dbt_script
 from components.modeling.project_archive import build_archive
 from offline.engine import StackFile, run_program
 from stack_config import ConfigError, parse
-from tests.conftest import ROOT, of_type
+from tests.conftest import BASE, ROOT, of_type, write_stack
 
 FULL = ROOT / "tests" / "stacks" / "Pulumi.full.yaml"
+MODELING = ROOT / "modeling"
+PROJECTS = {"dbt": MODELING / "dbt", "unified": MODELING / "unified"}
 DEV = {"environment": "dev", "acceptLimitedUseLicense": True}
 WITH_POSTGRES = {
     **DEV,
     "iglu": {"server": {"enabled": True, "ingressCidrs": ["198.51.100.0/24"]}},
     "destinations": {"postgres": {"enabled": True}},
+}
+
+
+CLUSTER_SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:snowplow/redshift-loader-AbCdEf"
+CLUSTER = {
+    "host": "analytics.abc123xyz.eu-west-1.redshift.amazonaws.com",
+    "database": "analytics",
+    "copyRoleArn": "arn:aws:iam::123456789012:role/analytics-copy",
+    "securityGroupId": "sg-0123456789abcdef0",
+    "egressCidrs": ["10.20.0.0/16"],
 }
 
 
@@ -66,6 +79,36 @@ def test_the_named_warehouse_must_be_one_the_stack_loads():
     assert problem.startswith("snowplow:modeling.warehouse:") and "postgres" in problem
 
 
+def test_package_is_own_or_snowplow_unified_and_the_error_says_what_unified_means():
+    (problem,) = problems({**WITH_POSTGRES, "modeling": {"enabled": True, "package": "snowplow_web"}})
+    assert problem.startswith("snowplow:modeling.package: own (") and problem.endswith('(got "snowplow_web")')
+    assert "Snowplow Personal & Academic License" in problem and "states that you hold a licence" in problem
+
+
+def test_every_warehouse_the_stack_loads_can_run_the_models():
+    from stack_config.analysis import WAREHOUSE_KEYS
+
+    assert WAREHOUSE_KEYS == {
+        name: f"destinations.{name}" for name in ("postgres", "redshift", "snowflake", "databricks")
+    }
+    (problem,) = problems({**WITH_POSTGRES, "modeling": {"enabled": True, "warehouse": "bigquery"}})
+    assert problem == "snowplow:modeling.warehouse: one of postgres, redshift, snowflake, databricks (got 'bigquery')"
+
+
+def test_two_supported_warehouses_need_the_one_named():
+    with_both = {
+        **WITH_POSTGRES,
+        "destinations": {
+            "postgres": {"enabled": True},
+            "redshift": {"enabled": True, "cluster": CLUSTER, "passwordSecretArn": CLUSTER_SECRET},
+        },
+    }
+    (problem,) = problems({**with_both, "modeling": {"enabled": True}})
+    assert problem.startswith("snowplow:modeling.warehouse: 2 warehouses are enabled (postgres, redshift)")
+    cfg = parse({**with_both, "modeling": {"enabled": True, "warehouse": "redshift"}}, "eu-west-1", "s", "t")
+    assert cfg.config.modeling.warehouse == "redshift"
+
+
 # --- The task and its roles in a whole stack ---------------------------------------------------
 
 
@@ -88,7 +131,7 @@ def containers(run) -> dict[str, dict]:
     return {c["name"]: c for c in json.loads(task["inputs"]["containerDefinitions"])}
 
 
-def test_fargate_task_fetches_the_project_then_runs_the_pinned_dbt_image(full):
+def test_fargate_task_fetches_the_project_then_runs_dbt_on_the_pinned_python_image(full):
     task = named(full, "aws:ecs/taskDefinition:TaskDefinition", "modeling-task")["inputs"]
     assert (task["requiresCompatibilities"], task["networkMode"], task["cpu"], task["memory"]) == (
         ["FARGATE"],
@@ -98,7 +141,7 @@ def test_fargate_task_fetches_the_project_then_runs_the_pinned_dbt_image(full):
     )
     fetch, dbt = containers(full)["fetch-project"], containers(full)["dbt"]
     assert fetch["image"] == AWS_CLI_IMAGE and fetch["essential"] is False
-    assert dbt["image"] == DBT_IMAGES["postgres"] and ":" in dbt["image"] and not dbt["image"].endswith(":latest")
+    assert dbt["image"] == DBT_RUNTIME_IMAGE and dbt["image"].startswith("public.ecr.aws/docker/library/python:3.11.")
     assert dbt["dependsOn"] == [{"containerName": "fetch-project", "condition": "SUCCESS"}]
     assert fetch["mountPoints"][0]["sourceVolume"] == dbt["mountPoints"][0]["sourceVolume"] == "project"
     assert task["volumes"] == [{"name": "project"}]
@@ -118,26 +161,57 @@ def test_the_archive_the_task_fetches_is_the_one_uploaded_and_holds_the_project(
     assert (inputs["serverSideEncryption"], inputs["kmsKeyId"]) == ("aws:kms", full.outputs["kms_key_arn"])
     uri = f"s3://{inputs['bucket']}/{inputs['key']}"
     assert containers(full)["fetch-project"]["command"][:3] == ["s3", "cp", uri]
-    expected = build_archive(ROOT / "modeling" / "dbt")
+    expected = build_archive(PROJECTS)
     assert content == expected.content and inputs["key"] == f"modeling/{expected.digest}/project.tar.gz"
     assert expected.sha256 in containers(full)["dbt"]["command"][0]  # checked before unpacking
     with tarfile.open(fileobj=io.BytesIO(gzip.decompress(content))) as tar:
-        assert "dbt/dbt_project.yml" in tar.getnames() and "dbt/profiles.yml" in tar.getnames()
+        names = tar.getnames()
+    # Both projects ship (the task enters the configured one) with the dbt pins the task installs.
+    for name in ("dbt_project.yml", "profiles.yml"):
+        assert f"dbt/{name}" in names and f"unified/{name}" in names
+    assert "dbt/requirements.txt" in names and "unified/packages.yml" in names
 
 
 def test_warehouse_credentials_come_from_secrets_manager_never_from_the_environment(full):
     dbt = containers(full)["dbt"]
     login = full.outputs["postgres_destination"]
-    assert dbt["secrets"] == [{"name": "DBT_PASSWORD", "valueFrom": login["passwordSecretArn"]}]
+    assert dbt["secrets"] == [{"name": "DBT_ENV_SECRET_PASSWORD", "valueFrom": login["passwordSecretArn"]}]
     environment = {e["name"]: e["value"] for e in dbt["environment"]}
-    assert {k: environment[k] for k in ("DBT_HOST", "DBT_PORT", "DBT_USER", "DBT_DATABASE")} == {
+    assert environment == {
         "DBT_HOST": login["host"],
         "DBT_PORT": "5432",
         "DBT_USER": login["username"],
         "DBT_DATABASE": login["database"],
+        "DBT_SCHEMA": "derived",
+        "DBT_SSLMODE": "require",
+        "DBT_PROFILES_DIR": "/project/dbt",
+        "DBT_USE_COLORS": "false",
+        "PYTHONUNBUFFERED": "1",
     }
-    assert environment["DBT_TARGET"] == "postgres" and environment["SNOWPLOW_DBT_PACKAGE"] == "own"
-    assert "DBT_PASSWORD" not in environment
+
+
+def profile_variables(project: Path, target: str) -> tuple[set[str], set[str]]:
+    """The DBT_* variables a profiles.yml target reads: (all, those without a default)."""
+    import yaml
+
+    output = yaml.safe_load((project / "profiles.yml").read_text())["snowplow"]["outputs"][target]
+    text = json.dumps(output)
+    every = set(re.findall(r"env_var\('(DBT_[A-Z_]+)'", text))
+    required = set(re.findall(r"env_var\('(DBT_[A-Z_]+)'\)", text))
+    return every, required
+
+
+def test_the_task_sets_every_variable_the_profile_reads_for_its_target(full):
+    dbt = containers(full)["dbt"]
+    given = {e["name"] for e in dbt["environment"]} | {s["name"] for s in dbt["secrets"]}
+    every, required = profile_variables(PROJECTS["dbt"], "postgres")
+    assert required <= given, required - given
+    # Those with a default are set too, so a run does not depend on profiles.yml's defaults ...
+    assert every - {"DBT_THREADS"} <= given
+    # ... and the schema the task names is the one the README and profiles.yml promise.
+    environment = {e["name"]: e["value"] for e in dbt["environment"]}
+    assert "env_var('DBT_SCHEMA', 'derived')" in (PROJECTS["dbt"] / "profiles.yml").read_text()
+    assert environment["DBT_SCHEMA"] == "derived"
 
 
 def test_each_role_holds_exactly_what_it_uses(full):
@@ -207,48 +281,265 @@ def test_modeling_is_off_by_default(preview):
     assert "modeling" not in run.outputs
 
 
+@pytest.fixture(scope="module")
+def on_redshift(tmp_path_factory):
+    """snowplow_unified in an existing Redshift cluster whose loader writes schema `events`."""
+    config = {
+        **BASE,
+        "snowplow:destinations": {
+            "redshift": {"enabled": True, "cluster": CLUSTER, "passwordSecretArn": CLUSTER_SECRET, "schema": "events"}
+        },
+        "snowplow:modeling": {"enabled": True, "package": "snowplow_unified"},
+    }
+    return run_program(StackFile.read(write_stack(tmp_path_factory.mktemp("redshift"), "redshift", config)))
+
+
+def test_on_redshift_the_task_logs_in_as_the_loader_and_runs_snowplow_unified(on_redshift):
+    dbt = containers(on_redshift)["dbt"]
+    assert dbt["secrets"] == [{"name": "DBT_ENV_SECRET_PASSWORD", "valueFrom": CLUSTER_SECRET}]
+    environment = {e["name"]: e["value"] for e in dbt["environment"]}
+    assert {k: v for k, v in environment.items() if k.startswith("DBT_")} == {
+        "DBT_HOST": CLUSTER["host"],
+        "DBT_PORT": "5439",
+        "DBT_USER": "snowplow_loader",
+        "DBT_DATABASE": "analytics",
+        "DBT_SCHEMA": "derived",
+        "DBT_SSLMODE": "require",
+        "DBT_PROFILES_DIR": "/project/unified",
+        "DBT_USE_COLORS": "false",
+    }
+    every, required = profile_variables(PROJECTS["unified"], "redshift")
+    assert every - {"DBT_THREADS"} <= set(environment) | {"DBT_ENV_SECRET_PASSWORD"}
+    script = dbt["command"][0]
+    assert f"dbt-core {DBT_ADAPTERS['redshift']}" in script and "\ndbt deps\n" in script
+    assert script.endswith(
+        """dbt build --target redshift --vars '{"snowplow__atomic_schema": "events", "snowplow__license_accepted": true}'"""
+    )
+    (_, secrets, _) = policy(on_redshift, "modeling-execution-policy")
+    assert secrets["Resource"] == [CLUSTER_SECRET]
+
+
+def test_on_redshift_the_task_reaches_the_cluster_on_its_port_only(on_redshift):
+    (schedule,) = of_type(on_redshift, "aws:scheduler/schedule:Schedule")
+    (group,) = schedule["inputs"]["target"]["ecsParameters"]["networkConfiguration"]["securityGroups"]
+    ingress = named(
+        on_redshift, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "redshift-warehouse-from-modeling"
+    )["inputs"]
+    assert (ingress["securityGroupId"], ingress["referencedSecurityGroupId"], ingress["fromPort"]) == (
+        CLUSTER["securityGroupId"],
+        group,
+        5439,
+    )
+    egress = named(
+        on_redshift, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "redshift-modeling-to-warehouse-0"
+    )
+    assert (egress["inputs"]["securityGroupId"], egress["inputs"]["cidrIpv4"], egress["inputs"]["toPort"]) == (
+        group,
+        "10.20.0.0/16",
+        5439,
+    )
+    # The loader keeps its own rules under their old names.
+    assert named(
+        on_redshift, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "redshift-loader-to-warehouse-0"
+    )
+
+
+SNOWFLAKE_KEY = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:snowplow/snowflake-key-AbCdEf"
+SNOWFLAKE_PASSPHRASE = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:snowplow/snowflake-passphrase-AbCdEf"
+SNOWFLAKE = {
+    "enabled": True,
+    "account": "acme-analytics",
+    "user": "SNOWPLOW_LOADER",
+    "role": "SNOWPLOW_LOADER",
+    "database": "SNOWPLOW",
+    "schema": "ATOMIC",
+    "privateKeySecretArn": SNOWFLAKE_KEY,
+    "privateKeyPassphraseSecretArn": SNOWFLAKE_PASSPHRASE,
+}
+
+
+def test_snowflake_needs_the_virtual_warehouse_dbt_runs_on():
+    (problem,) = problems({**DEV, "destinations": {"snowflake": SNOWFLAKE}, "modeling": {"enabled": True}})
+    assert problem.startswith("snowplow:modeling.snowflakeWarehouse:") and problem.endswith("(got no value)")
+
+
+@pytest.fixture(scope="module")
+def on_snowflake(tmp_path_factory):
+    config = {
+        **BASE,
+        "snowplow:destinations": {"snowflake": SNOWFLAKE},
+        "snowplow:modeling": {"enabled": True, "snowflakeWarehouse": "TRANSFORMING"},
+    }
+    return run_program(StackFile.read(write_stack(tmp_path_factory.mktemp("snowflake"), "snowflake", config)))
+
+
+def test_on_snowflake_the_task_uses_the_loaders_key_pair_over_https(on_snowflake):
+    dbt = containers(on_snowflake)["dbt"]
+    assert dbt["secrets"] == [
+        {"name": "DBT_ENV_SECRET_PRIVATE_KEY", "valueFrom": SNOWFLAKE_KEY},
+        {"name": "DBT_ENV_SECRET_PRIVATE_KEY_PASSPHRASE", "valueFrom": SNOWFLAKE_PASSPHRASE},
+    ]
+    environment = {e["name"]: e["value"] for e in dbt["environment"]}
+    assert {k: v for k, v in environment.items() if k.startswith("DBT_")} == {
+        "DBT_ACCOUNT": "acme-analytics",
+        "DBT_USER": "SNOWPLOW_LOADER",
+        "DBT_ROLE": "SNOWPLOW_LOADER",
+        "DBT_WAREHOUSE": "TRANSFORMING",
+        "DBT_DATABASE": "SNOWPLOW",
+        "DBT_SCHEMA": "derived",
+        "DBT_PROFILES_DIR": "/project/dbt",
+        "DBT_USE_COLORS": "false",
+    }
+    every, _ = profile_variables(PROJECTS["dbt"], "snowflake")
+    task_only = {"DBT_PROFILES_DIR", "DBT_USE_COLORS", "PYTHONUNBUFFERED"}
+    assert every - {"DBT_THREADS"} == set(environment) - task_only | {
+        "DBT_ENV_SECRET_PRIVATE_KEY",
+        "DBT_ENV_SECRET_PRIVATE_KEY_PASSPHRASE",
+    }
+    script = dbt["command"][0]
+    assert f"dbt-core {DBT_ADAPTERS['snowflake']}" in script and "dbt deps" not in script
+    assert script.endswith("""dbt build --target snowflake --vars '{"snowplow__atomic_schema": "ATOMIC"}'""")
+    (_, secrets, *_) = policy(on_snowflake, "modeling-execution-policy")
+    assert sorted(secrets["Resource"]) == sorted([SNOWFLAKE_KEY, SNOWFLAKE_PASSPHRASE])
+    # Snowflake is reached over HTTPS: the task's group opens no other port.
+    (schedule,) = of_type(on_snowflake, "aws:scheduler/schedule:Schedule")
+    (group,) = schedule["inputs"]["target"]["ecsParameters"]["networkConfiguration"]["securityGroups"]
+    egress = [
+        r["inputs"]
+        for r in of_type(on_snowflake, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+        if r["inputs"]["securityGroupId"] == group
+    ]
+    assert [(e["fromPort"], e["toPort"]) for e in egress] == [(443, 443)]
+
+
+DATABRICKS_TOKEN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:snowplow/databricks-token-AbCdEf"
+DATABRICKS = {
+    "enabled": True,
+    "host": "https://acme-analytics.cloud.databricks.com",
+    "catalog": "snowplow",
+    "schema": "atomic",
+    "volume": "snowplow_staging",
+    "tokenSecretArn": DATABRICKS_TOKEN,
+}
+
+
+def test_databricks_needs_the_sql_warehouse_dbt_runs_on():
+    (problem,) = problems({**DEV, "destinations": {"databricks": DATABRICKS}, "modeling": {"enabled": True}})
+    assert problem.startswith("snowplow:modeling.databricksHttpPath:") and problem.endswith("(got no value)")
+    bad = {"enabled": True, "databricksHttpPath": "https://acme.cloud.databricks.com/sql"}
+    (problem,) = problems({**DEV, "destinations": {"databricks": DATABRICKS}, "modeling": bad})
+    assert problem.startswith("snowplow:modeling.databricksHttpPath: must be the HTTP path")
+
+
+@pytest.fixture(scope="module")
+def on_databricks(tmp_path_factory):
+    config = {
+        **BASE,
+        "snowplow:destinations": {"databricks": DATABRICKS},
+        "snowplow:modeling": {
+            "enabled": True,
+            "databricksHttpPath": "/sql/1.0/warehouses/0123456789abcdef",
+            "databricksEventsTable": "snowplow_events",
+        },
+    }
+    return run_program(StackFile.read(write_stack(tmp_path_factory.mktemp("databricks"), "databricks", config)))
+
+
+def test_on_databricks_the_task_uses_the_loaders_token_and_the_pipelines_table(on_databricks):
+    dbt = containers(on_databricks)["dbt"]
+    assert dbt["secrets"] == [{"name": "DBT_ENV_SECRET_PASSWORD", "valueFrom": DATABRICKS_TOKEN}]
+    environment = {e["name"]: e["value"] for e in dbt["environment"]}
+    assert {k: v for k, v in environment.items() if k.startswith("DBT_")} == {
+        "DBT_HOST": "acme-analytics.cloud.databricks.com",
+        "DBT_HTTP_PATH": "/sql/1.0/warehouses/0123456789abcdef",
+        "DBT_DATABASE": "snowplow",
+        "DBT_SCHEMA": "derived",
+        "DBT_PROFILES_DIR": "/project/dbt",
+        "DBT_USE_COLORS": "false",
+    }
+    every, _ = profile_variables(PROJECTS["dbt"], "databricks")
+    assert every - {"DBT_THREADS"} <= set(environment) | {"DBT_ENV_SECRET_PASSWORD"}
+    script = dbt["command"][0]
+    assert f"dbt-core {DBT_ADAPTERS['databricks']}" in script
+    assert script.endswith("""dbt build --target databricks --vars '{"snowplow__events_table": "snowplow_events"}'""")
+    (_, secrets, *_) = policy(on_databricks, "modeling-execution-policy")
+    assert secrets["Resource"] == [DATABRICKS_TOKEN]
+
+
 # --- The dbt container's script ------------------------------------------------------------------
 
 
-def _fake_dbt(bin_dir: Path, exit_code: int) -> None:
-    script = bin_dir / "dbt"
-    script.write_text(f'#!/bin/sh\necho "dbt $*" >> "$CALLS"\n[ "$1" = deps ] && exit 0\nexit {exit_code}\n')
+def _fake_tool(bin_dir: Path, name: str, exit_code: int = 0) -> None:
+    """A stand-in that records its arguments, one call per line, arguments separated by |."""
+    script = bin_dir / name
+    script.write_text(
+        f'#!/bin/sh\n{{ printf %s {name}; for a in "$@"; do printf "|%s" "$a"; done; echo; }} >> "$CALLS"\n'
+        f'[ "$1" = build ] || exit 0\nexit {exit_code}\n'
+    )
     script.chmod(0o755)
 
 
-def _run_script(tmp_path: Path, dbt_exit: int, tamper: bool = False) -> tuple[int, str, str]:
-    """Run the dbt container's script against a real archive of the project and a stand-in `dbt`."""
+def _run_script(
+    tmp_path: Path, dbt_exit: int, tamper: bool = False, package: str = "own", events_schema: str = "atomic"
+) -> tuple[int, str, list[str]]:
+    """Run the dbt container's script against a real archive of the projects, a stand-in `pip` and `dbt`."""
+    from components.modeling.modeling import dbt_vars, has_packages
+    from stack_config.analysis import PACKAGES
+
     if shutil.which("sha256sum") is None or shutil.which("tar") is None:
         pytest.skip("needs sha256sum and tar")
-    archive = build_archive(ROOT / "modeling" / "dbt")
+    archive = build_archive(PROJECTS)
     project = tmp_path / "project"
     project.mkdir()
     (project / "project.tar.gz").write_bytes(archive.content + (b"x" if tamper else b""))
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    _fake_dbt(bin_dir, dbt_exit)
+    _fake_tool(bin_dir, "dbt", dbt_exit)
+    _fake_tool(bin_dir, "pip")
     spec = TaskSpec(
         archive_uri="s3://b/k",
         archive_sha256=archive.sha256,
-        dbt_image="i",
+        runtime_image="i",
+        adapter=DBT_ADAPTERS["postgres"],
         aws_cli_image="a",
         target="postgres",
-        package="own",
+        project=PACKAGES[package],
         log_group="g",
         region="eu-west-1",
+        run_deps=has_packages(MODELING / PACKAGES[package]),
+        dbt_vars=dbt_vars(package, events_schema),
     )
     script = dbt_script(spec).replace("/project", str(project))
     calls = tmp_path / "calls"
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "CALLS": str(calls)}
     done = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True, timeout=30)
-    return done.returncode, done.stdout, calls.read_text() if calls.exists() else ""
+    return done.returncode, done.stdout, calls.read_text().splitlines() if calls.exists() else []
 
 
-def test_script_unpacks_the_project_and_runs_deps_then_build(tmp_path):
+def test_script_installs_the_tested_pins_then_builds_our_models_without_deps(tmp_path):
     code, out, calls = _run_script(tmp_path, dbt_exit=0)
     assert code == 0 and out.strip().endswith(SUCCEEDED_MARKER)
-    assert calls.splitlines() == ["dbt deps", "dbt build --target postgres"]
+    requirements = str(tmp_path / "project" / "dbt" / "requirements.txt")
+    pip, *dbt = calls
+    assert pip.split("|")[-4:] == ["--constraint", requirements, "dbt-core", "dbt-postgres==1.11.0"]
+    assert "--progress-bar" in pip and "-q" not in pip.split("|")  # pip's Collecting/Downloading lines are logged
+    assert dbt == ["dbt|--version", "dbt|build|--target|postgres"]  # no packages.yml: no `dbt deps`
     assert (tmp_path / "project" / "dbt" / "dbt_project.yml").is_file()
+
+
+def test_snowplow_unified_runs_its_own_project_with_deps_and_the_licence_var(tmp_path):
+    code, out, calls = _run_script(tmp_path, dbt_exit=0, package="snowplow_unified")
+    assert code == 0 and out.strip().endswith(SUCCEEDED_MARKER)
+    assert calls[1:] == [
+        "dbt|--version",
+        "dbt|deps",
+        'dbt|build|--target|postgres|--vars|{"snowplow__license_accepted": true}',
+    ]
+
+
+def test_a_loader_schema_other_than_atomic_reaches_the_models_as_a_var(tmp_path):
+    _, _, calls = _run_script(tmp_path, dbt_exit=0, events_schema="snowplow_events")
+    assert calls[-1] == 'dbt|build|--target|postgres|--vars|{"snowplow__atomic_schema": "snowplow_events"}'
 
 
 def test_script_marks_a_failed_build_and_exits_with_its_code(tmp_path):
@@ -258,7 +549,22 @@ def test_script_marks_a_failed_build_and_exits_with_its_code(tmp_path):
 
 def test_script_refuses_an_archive_that_is_not_the_one_built(tmp_path):
     code, out, calls = _run_script(tmp_path, dbt_exit=0, tamper=True)
-    assert code != 0 and FAILED_MARKER in out and calls == ""
+    assert code != 0 and FAILED_MARKER in out and calls == []
+
+
+def test_every_supported_warehouse_has_an_adapter_pin_and_a_profile_target():
+    import yaml
+
+    from stack_config.analysis import WAREHOUSE_KEYS
+
+    targets = set(yaml.safe_load((PROJECTS["dbt"] / "profiles.yml").read_text())["snowplow"]["outputs"])
+    assert set(WAREHOUSE_KEYS) == set(DBT_ADAPTERS) and set(WAREHOUSE_KEYS) <= targets
+
+
+def test_the_postgres_adapter_pin_is_the_one_the_tests_ran():
+    pins = [line for line in (PROJECTS["dbt"] / "requirements.txt").read_text().splitlines() if "==" in line]
+    assert DBT_ADAPTERS["postgres"] in pins and any(p.startswith("dbt-core==1.11.") for p in pins)
+    assert all(re.fullmatch(r"dbt-[a-z]+==\d+\.\d+\.\d+", pin) for pin in DBT_ADAPTERS.values())
 
 
 def test_archive_is_reproducible_and_leaves_build_output_out(tmp_path):
@@ -268,10 +574,10 @@ def test_archive_is_reproducible_and_leaves_build_output_out(tmp_path):
     for junk in ("target/manifest.json", "dbt_packages/p/x.sql", "logs/dbt.log", ".user.yml"):
         (tmp_path / junk).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / junk).write_text("junk")
-    first, second = build_archive(tmp_path), build_archive(tmp_path)
+    first, second = build_archive({"dbt": tmp_path}), build_archive({"dbt": tmp_path})
     assert first.content == second.content and first.files == ("dbt/dbt_project.yml", "dbt/models/a.sql")
     (tmp_path / "models" / "a.sql").write_text("select 2")
-    assert build_archive(tmp_path).digest != first.digest
+    assert build_archive({"dbt": tmp_path}).digest != first.digest
 
 
 # --- Signals -----------------------------------------------------------------------------------

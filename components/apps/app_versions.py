@@ -12,10 +12,18 @@ REDSHIFT_LOADER_IMAGE = "snowplow/rdb-loader-redshift:6.7.2"
 SNOWFLAKE_LOADER_IMAGE = "snowplow/snowflake-loader-kinesis:0.6.1"
 DATABRICKS_LOADER_IMAGE = "snowplow/databricks-loader-kinesis:0.5.0"
 
-# dbt images per warehouse the models can run in: one line per warehouse (stack_config.analysis.WAREHOUSE_KEYS).
-# dbt Labs' images have `dbt` as entrypoint and no AWS CLI; the Postgres image is built for linux/amd64 only.
-DBT_IMAGES = {
-    "postgres": "ghcr.io/dbt-labs/dbt-postgres:1.9.0",
+# The modeling task's dbt container: CPython from the Docker Official Images, as mirrored on ECR Public (no Docker
+# Hub pull limits; tag listed in docker-library/official-images library/python for amd64). At task start it pip
+# installs the dbt-core the tests ran (modeling/dbt/requirements.txt, used as constraints) plus the warehouse's
+# adapter below, so a run uses exactly the pins this repository tested rather than a prebuilt dbt image.
+DBT_RUNTIME_IMAGE = "public.ecr.aws/docker/library/python:3.11.14-slim-bookworm"
+# dbt adapter per warehouse the models can run in: one line per warehouse (stack_config.analysis.WAREHOUSE_KEYS).
+# Each resolves with dbt-core 1.11.16 (`pip install --dry-run -c modeling/dbt/requirements.txt dbt-core <pin>`).
+DBT_ADAPTERS = {
+    "postgres": "dbt-postgres==1.11.0",
+    "redshift": "dbt-redshift==1.11.2",
+    "snowflake": "dbt-snowflake==1.11.6",
+    "databricks": "dbt-databricks==1.12.7",  # 1.11.x: dbt-core < 1.11.9; 1.12.8: a certifi the index lacks
 }
 # Fetches the dbt project from the config bucket before dbt starts (init container of the modeling task).
 AWS_CLI_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.32.9"

@@ -134,15 +134,13 @@ class RedshiftDestination(pulumi.ComponentResource):
         transformer = self._transformer(queue, transformed_objects)
         loader = self._loader(queue, connection, password_secret_arn, transformed_objects)
 
-        if warehouse is not None:
-            warehouse.admit(LOADER, loader.service.security_group_id)
-        else:
-            self._reach_existing(cfg.cluster or cfg.workgroup, loader.service.security_group_id)
+        self.warehouse = warehouse
+        self.admit(LOADER, loader.service.security_group_id)
 
         self.queue_name = queue.name
         self.queue_arn = queue.arn
         self.connection = connection
-        self.warehouse = warehouse
+        self.password_secret_arn = password_secret_arn
         self.transformer = transformer
         self.loader = loader
         self.lease_table_arn = transformer.lease_table_arn
@@ -411,33 +409,38 @@ class RedshiftDestination(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _reach_existing(self, target, loader_sg: pulumi.Output[str]) -> None:
-        """An existing warehouse: admit the loader on its security group when named, and let the loader out to
-        the warehouse's port (its group otherwise allows only HTTPS)."""
-        ctx = self._ctx
+    def admit(self, app: str, app_sg: pulumi.Input[str]) -> None:
+        """Let one app's security group reach the warehouse: the created workgroup admits it; an existing target
+        admits it on its security group when named, and the app may leave to the warehouse's port (its group
+        otherwise allows only HTTPS)."""
+        if self.warehouse is not None:
+            self.warehouse.admit(app, app_sg)
+            return
+        ctx, cfg = self._ctx, self._args.config
+        target = cfg.cluster or cfg.workgroup
         if target.security_group_id is not None:
             admit_on_port(
                 self,
                 ctx,
                 f"{self._name}-warehouse",
                 target.security_group_id,
-                LOADER,
-                loader_sg,
+                app,
+                app_sg,
                 target.security_group_id,
                 target.port,
             )
         for i, cidr in enumerate(target.egress_cidrs):
             v6 = ":" in cidr
             aws.vpc.SecurityGroupEgressRule(
-                f"{self._name}-loader-to-warehouse-{i}",
-                security_group_id=loader_sg,
+                f"{self._name}-{app.removeprefix('redshift-')}-to-warehouse-{i}",
+                security_group_id=app_sg,
                 description=f"Redshift at {cidr}",
                 ip_protocol="tcp",
                 from_port=target.port,
                 to_port=target.port,
                 cidr_ipv4=None if v6 else cidr,
                 cidr_ipv6=cidr if v6 else None,
-                tags=ctx.tags_for(f"{ctx.name(LOADER)}-to-warehouse-{i}"),
+                tags=ctx.tags_for(f"{ctx.name(app)}-to-warehouse-{i}"),
                 opts=pulumi.ResourceOptions(parent=self),
             )
 

@@ -128,6 +128,7 @@ class SnowflakeLoader(pulumi.ComponentResource):
         self.lease_table_name = table.name
         self.lease_table_arn = table.arn
         self.private_key_secret_arn = key_arn
+        self.private_key_passphrase_secret_arn = passphrase_arn
         self.register_outputs(
             {"leaseTable": table.name, "asgName": self.service.asg_name, "privateKeySecretArn": key_arn}
         )

@@ -15,7 +15,7 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from components.apps.app_versions import AWS_CLI_IMAGE
+from components.apps.app_versions import AWS_CLI_IMAGE, DBT_RUNTIME_IMAGE
 from components.apps.ec2_service import Placement
 from components.apps.iam import key_for_s3, key_for_secrets, keys_of_referenced_secrets
 from components.context import StackContext
@@ -23,7 +23,7 @@ from components.modeling.containers import FAILED_MARKER, SUCCEEDED_MARKER, VOLU
 from components.modeling.project_archive import build_archive
 from components.modeling.warehouses import Warehouse
 from components.observability.signals import Signal
-from stack_config.analysis import ModelingConfig, schedule_interval_seconds
+from stack_config.analysis import PACKAGES, ModelingConfig, schedule_interval_seconds
 from stack_config.apps import OperationsConfig
 
 APP = "modeling"
@@ -38,7 +38,8 @@ class ModelingArgs:
     operations: OperationsConfig
     placement: Placement
     warehouse: Warehouse
-    project_dir: Path
+    modeling_dir: Path
+    """The folder holding both dbt projects (`dbt/`, `unified/`); both ship, the task runs `config.package`'s."""
 
 
 def _trust(service: str, conditions: dict | None) -> pulumi.Output[str]:
@@ -59,7 +60,8 @@ class Modeling(pulumi.ComponentResource):
         physical = ctx.name(APP)
         arn = f"arn:{ctx.partition}"
 
-        archive = build_archive(args.project_dir)
+        archive = build_archive({folder: args.modeling_dir / folder for folder in sorted(set(PACKAGES.values()))})
+        project = PACKAGES[cfg.package]
         key = f"{APP}/{archive.digest}/project.tar.gz"
         aws.s3.BucketObjectv2(
             f"{name}-project",
@@ -135,12 +137,15 @@ class Modeling(pulumi.ComponentResource):
             lambda v: TaskSpec(
                 archive_uri=f"s3://{v[0]}/{key}",
                 archive_sha256=archive.sha256,
-                dbt_image=warehouse.image,
+                runtime_image=DBT_RUNTIME_IMAGE,
+                adapter=warehouse.adapter,
                 aws_cli_image=AWS_CLI_IMAGE,
                 target=warehouse.name,
-                package=cfg.package,
+                project=project,
                 log_group=v[1],
                 region=ctx.region,
+                run_deps=has_packages(args.modeling_dir / project),
+                dbt_vars=dbt_vars(cfg.package, warehouse.events_schema, warehouse.events_table),
                 environment=v[2],
                 secrets=v[3],
             )
@@ -174,7 +179,7 @@ class Modeling(pulumi.ComponentResource):
         aws.vpc.SecurityGroupEgressRule(
             f"{name}-egress-https",
             security_group_id=security_group.id,
-            description="HTTPS to AWS APIs, the image registries and dbt package hubs",
+            description="HTTPS to AWS APIs, the image registries, PyPI and dbt package hubs",
             ip_protocol="tcp",
             from_port=443,
             to_port=443,
@@ -282,6 +287,25 @@ class Modeling(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         return role
+
+
+def has_packages(project_dir: Path) -> bool:
+    """Whether `dbt deps` has anything to download for this project."""
+    return any((project_dir / name).is_file() for name in ("packages.yml", "dependencies.yml"))
+
+
+def dbt_vars(package: str, events_schema: str, events_table: str = "events") -> dict[str, object]:
+    """The `--vars` of `dbt build`: snowplow_unified's licence acceptance (modeling.package: snowplow_unified is the
+    user's statement that they hold the licence), and the loader's events schema and table where they are not the
+    projects' defaults (`atomic`.`events`)."""
+    variables: dict[str, object] = {}
+    if package == "snowplow_unified":
+        variables["snowplow__license_accepted"] = True
+    if events_schema != "atomic":
+        variables["snowplow__atomic_schema"] = events_schema
+    if events_table != "events":
+        variables["snowplow__events_table"] = events_table
+    return variables
 
 
 def modeling_signals(physical: str, namespace: str, cfg: ModelingConfig, log_group: str) -> list[Signal]:

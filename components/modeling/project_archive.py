@@ -1,10 +1,11 @@
-"""The dbt project as one reproducible .tar.gz: same files, same bytes, same digest, so the S3 key (and with it the
-task definition) changes only when the project does."""
+"""The dbt projects as one reproducible .tar.gz: same files, same bytes, same digest, so the S3 key (and with it the
+task definition) changes only when a project does."""
 
 import gzip
 import hashlib
 import io
 import tarfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,19 +37,21 @@ def project_files(root: Path) -> list[Path]:
     return files
 
 
-def build_archive(root: Path, top: str = "dbt") -> ProjectArchive:
-    """`root`'s files under `top/` in a gzip tarball with fixed owners, modes and times."""
-    if not (root / "dbt_project.yml").is_file():
-        raise FileNotFoundError(f"{root} has no dbt_project.yml: the modeling task needs the dbt project there")
+def build_archive(projects: Mapping[str, Path]) -> ProjectArchive:
+    """Each project's files under its folder name (`{"dbt": path}` -> `dbt/...`) in a gzip tarball with fixed
+    owners, modes and times."""
     buffer = io.BytesIO()
     names = []
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for path in project_files(root):
-            name = f"{top}/{path.relative_to(root).as_posix()}"
-            data = path.read_bytes()
-            info = tarfile.TarInfo(name)
-            info.size, info.mode, info.mtime, info.uid, info.gid = len(data), 0o644, 0, 0, 0
-            tar.addfile(info, io.BytesIO(data))
-            names.append(name)
+        for top, root in sorted(projects.items()):
+            if not (root / "dbt_project.yml").is_file():
+                raise FileNotFoundError(f"{root} has no dbt_project.yml: the modeling task needs the dbt project there")
+            for path in project_files(root):
+                name = f"{top}/{path.relative_to(root).as_posix()}"
+                data = path.read_bytes()
+                info = tarfile.TarInfo(name)
+                info.size, info.mode, info.mtime, info.uid, info.gid = len(data), 0o644, 0, 0, 0
+                tar.addfile(info, io.BytesIO(data))
+                names.append(name)
     content = gzip.compress(buffer.getvalue(), mtime=0)
     return ProjectArchive(content, hashlib.sha256(content).hexdigest(), tuple(names))
