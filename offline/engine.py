@@ -43,10 +43,11 @@ def mask_secrets(value: Any, reveal: bool = False) -> Any:
 
 
 class CapturingMonitor(runtime_mocks.MockMonitor):
-    """A mock monitor that records each RegisterResource request as a plan entry."""
+    """A mock monitor that records each RegisterResource request as a plan entry (and hands it to `on_register`)."""
 
-    def __init__(self, mocks: pulumi.runtime.Mocks):
+    def __init__(self, mocks: pulumi.runtime.Mocks, on_register: Callable[[dict], None] | None = None):
         super().__init__(mocks)
+        self.on_register = on_register
         self.registrations: list[dict[str, Any]] = []
         # Unmasked inputs, for writing rendered files offline (where no secret is ever decrypted).
         self.revealed_inputs: dict[str, dict[str, Any]] = {}
@@ -69,6 +70,8 @@ class CapturingMonitor(runtime_mocks.MockMonitor):
                 "propertyDependencies": {k: sorted(v.urns) for k, v in sorted(request.propertyDependencies.items())},
             }
         )
+        if self.on_register is not None:
+            self.on_register(self.registrations[-1])
         return response
 
 
@@ -188,6 +191,7 @@ def run_program(
     stack_file: StackFile,
     project_dir: Path = PROJECT_DIR,
     mocks: SnowplowMocks | None = None,
+    on_register: Callable[[dict], None] | None = None,
 ) -> ProgramRun:
     """Execute `__main__.py` against mocks; raises what the program raises."""
     if str(project_dir) not in sys.path:
@@ -197,15 +201,20 @@ def run_program(
         lambda: runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__"),
         project_name(project_dir),
         mocks,
+        on_register,
     )
 
 
 def run_function(
-    stack_file: StackFile, program: Callable[[], Any], project: str, mocks: SnowplowMocks | None = None
+    stack_file: StackFile,
+    program: Callable[[], Any],
+    project: str,
+    mocks: SnowplowMocks | None = None,
+    on_register: Callable[[dict], None] | None = None,
 ) -> ProgramRun:
     """Run `program` as a Pulumi program of `project` under mocks, capturing every registration."""
     mocks = mocks or default_mocks(stack_file)
-    monitor = CapturingMonitor(mocks)
+    monitor = CapturingMonitor(mocks, on_register)
     warnings = _WarningLog()
     asyncio.set_event_loop(asyncio.new_event_loop())
     runtime_settings.set_root_resource(None)

@@ -25,7 +25,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import grpc
@@ -222,6 +222,7 @@ class PolicyPackProcess:
         self._configured: tuple[str, dict] | None = None
         self._warm_up: threading.Thread | None = None
         self._warm_up_error: BaseException | None = None
+        self._stream_lock: threading.Lock | None = None  # set by analyze_as_registered
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -327,6 +328,14 @@ class PolicyPackProcess:
         self._stderr.seek(0)
         return self._stderr.read().decode(errors="replace")
 
+    def kill(self) -> None:
+        """Stop the pack at once (SIGKILL): for a process that is about to exit and needs nothing more from it."""
+        process = self._process
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(timeout=5)
+        self.close()
+
     def close(self) -> None:
         """Stop the pack: SIGINT (PolicyPack stops its server), then kill after a grace period."""
         try:
@@ -406,14 +415,55 @@ class PolicyPackProcess:
         except grpc.RpcError as err:
             raise PolicyPackError(f"{method} failed: {err.code().name}: {err.details()}") from err
 
+    def analyze_as_registered(self) -> Callable[[dict], None]:
+        """A callback for the engine: each resource goes to Analyze as soon as the program registers it, as the
+        CLI analyzes resources while it plans them (queued until the warm-up has configured the pack). `run`
+        then only collects the answers, in plan order; what it reports is what a batch run reports."""
+        lock, seen = threading.Lock(), {}
+        self._streamed, self._stream_queue, self._stream_key = {}, [], None
+
+        def submit(resource: dict) -> None:
+            with lock:
+                seen[resource["urn"]] = resource
+                if not resource.get("custom", True):
+                    return
+                warming = self._warm_up is not None and self._warm_up.is_alive()
+                if warming or self._configured is None:
+                    self._stream_queue.append((resource, dict(seen)))
+                    return
+                self._send_streamed(resource, seen)
+
+        self._stream_lock = lock
+        return submit
+
+    def _send_streamed(self, resource: dict, seen: dict) -> None:
+        self._stream_key = self._stream_key or self._configured[0]
+        self._streamed[resource["urn"]] = self._stub.Analyze.future(_analyze_request(resource, seen))
+
+    def _take_streamed(self) -> dict:
+        """The answers already in flight for this configuration (queued ones are sent now)."""
+        lock = getattr(self, "_stream_lock", None)
+        if lock is None:
+            return {}
+        with lock:
+            for resource, seen in self._stream_queue:
+                self._send_streamed(resource, seen)
+            streamed, key = self._streamed, self._stream_key
+            self._stream_lock, self._streamed, self._stream_queue, self._stream_key = None, {}, [], None
+        return streamed if key == (self._configured or (None,))[0] else {}
+
     def analyze_resources(self, resources: list[dict]) -> tuple[list[dict], list[dict]]:
         """Analyze each custom resource (already configured); (violations, notApplicable)."""
         by_urn = {r["urn"]: r for r in resources}
         self.start()
+        streamed = self._take_streamed()
         # All requests in flight at once, as the CLI analyzes resources while it plans them: the pack works
         # on one while this process encodes the next. Results are read back in plan order.
         pending = [
-            (resource["urn"], self._stub.Analyze.future(_analyze_request(resource, by_urn)))
+            (
+                resource["urn"],
+                streamed.get(resource["urn"]) or self._stub.Analyze.future(_analyze_request(resource, by_urn)),
+            )
             for resource in resources
             if resource.get("custom", True)
         ]

@@ -8,6 +8,7 @@ import base64
 import contextlib
 import gc
 import json
+import os
 import sys
 import time
 import warnings
@@ -141,15 +142,22 @@ def main(argv: list[str] | None = None) -> int:
 
     policy_config = policy_config_for(stack_file, args.policy_config)
     with PolicyPackProcess(stack=stack_file.stack, project=project_name()) as pack:
+        analyze = None
         if not args.no_policy:
             pack.warm_up(policy_config)  # the pack starts on the other core while the program runs
+            analyze = pack.analyze_as_registered()  # and analyses each resource as it is registered
         try:
             with fewer_collections():
-                run = run_program(stack_file)
+                run = run_program(stack_file, on_register=analyze)
         except ConfigError as err:
             print(f"error: {path.name}: {err}", file=sys.stderr)
             return EXIT_CONFIG
-        return report(run, stack_file, args, pack, policy_config, started)
+        finally:
+            if analyze is None:
+                pack.kill()
+        code = report(run, stack_file, args, pack, policy_config, started)
+        pack.kill()  # nothing more to ask it; a graceful stop costs ~0.1 s
+        return code
 
 
 @contextlib.contextmanager
@@ -205,5 +213,13 @@ def report(
     return exit_code
 
 
+def exit_now(code: int) -> None:
+    """Exit without tearing down the interpreter: the plan and the pack are done, and freeing a preview's
+    objects one by one took longer than some previews (0.5-0.9 s of a prod preview). Output is flushed first."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

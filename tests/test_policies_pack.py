@@ -309,6 +309,21 @@ def test_a_warmed_up_pack_gives_the_cold_verdict(tmp_path):
     assert any(v["enforcementLevel"] == "mandatory" for v in expected["violations"])
 
 
+def test_streamed_answers_under_another_config_are_asked_again():
+    """Resources streamed while the pack had one config are analysed again when the run uses another."""
+    lenient = {"kinesis-stream-require-kms": "advisory"}
+    strict = {"kinesis-stream-require-kms": {"enforcementLevel": "mandatory"}}
+    resources = [good_stream(encryptionType="NONE")]
+    with PolicyPackProcess(stack=STACK, project=PROJECT) as cold:
+        expected = cold.run(resources, strict)
+    with PolicyPackProcess(stack=STACK, project=PROJECT).warm_up(lenient) as warm:
+        submit = warm.analyze_as_registered()
+        for resource in resources:
+            submit(resource)
+        assert warm.run(resources, strict) == expected
+    assert [v["enforcementLevel"] for v in expected["violations"]] == ["mandatory"]
+
+
 def test_a_pack_that_fails_while_warming_up_fails_the_run(tmp_path):
     (tmp_path / "PulumiPolicy.yaml").write_text("runtime: python\nversion: 0.0.1\n")
     (tmp_path / "__main__.py").write_text('raise RuntimeError("boom while warming up")\n')

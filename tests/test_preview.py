@@ -125,3 +125,19 @@ def test_make_preview_names_the_preview_exit_code_it_cannot_return(tmp_path):
     assert run.returncode == 2
     assert "[mandatory]  lb-listener-require-https-redirect" in run.stdout
     assert "make preview: offline.preview exited 2 (a mandatory policy violation)" in run.stderr
+
+
+def test_resources_analysed_as_registered_get_the_batch_verdict(tmp_path):
+    """The preview streams each resource to the pack while the program runs; its report is a batch run's."""
+    from offline.engine import StackFile, run_program
+    from offline.policy import run_policy_pack
+
+    assert preview.main(["--stack", "dev", "--json", str(tmp_path / "plan.json")]) == 0
+    streamed = json.loads((tmp_path / "plan.json").read_text())["policy"]["violations"]
+    stack = StackFile.read(ROOT / "Pulumi.dev.yaml")
+    batch = run_policy_pack(run_program(stack).resources, "dev", "snowplow", preview.PACK_DIR / "config.dev.json")
+    assert streamed == batch["violations"]
+    assert {v["policy"] for v in streamed} == {
+        "lb-listener-require-https-redirect",
+        "lb-load-balancer-require-access-logs",
+    }
