@@ -1,9 +1,10 @@
 """Mutation score of one module (or folder) with mutmut: `make mutation MODULE=components/apps/ec2_service.py`.
 
-mutmut (settings in pyproject.toml) copies the code to mutants/, runs the suite once to learn which tests reach
-which function (kept in mutants/ and topped up for new tests), then runs each mutant of the module against
-only those tests, failing fast. Equivalent mutants (no test can tell them apart from the original) are
-listed with the reason in bench/mutation_equivalents.txt and left out of the score.
+mutmut (settings in pyproject.toml) copies the code to mutants/, runs the module's tests (TEST_MAP below) once
+to learn which test reaches which function, then runs each mutant of the module against only the tests that
+reach it, failing fast. The map keeps the whole-stack integration tests (a program run each) out of modules
+that have focused tests, so a module takes minutes on 2 cores. Equivalent mutants (no test could tell them from
+the original) are listed with the reason in bench/mutation_equivalents.txt and left out of the score.
 
 Run: .venv/bin/python bench/mutation.py [--report] PATH...   (PATH: a .py file or a folder under the sources)
 """
@@ -11,16 +12,36 @@ Run: .venv/bin/python bench/mutation.py [--report] PATH...   (PATH: a .py file o
 import argparse
 import json
 import os
-import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 
+from mutmut import configuration
+from mutmut.__main__ import _run
 from mutmut.stats import status_by_exit_code
 
 ROOT = Path(__file__).resolve().parent.parent
 EQUIVALENTS = ROOT / "bench" / "mutation_equivalents.txt"
 KILLED = {"killed", "timeout", "caught by type check"}
+CONFIG_TESTS = ["test_config.py", "test_config_strict.py", "test_config_secrets.py", "test_feature_config.py"]
+# Source path (longest prefix wins) -> the test files that judge it; paths not listed use every test.
+TEST_MAP = {
+    "policies": sorted(p.name for p in (ROOT / "tests").glob("test_policies_*.py")),
+    "stack_config": [*CONFIG_TESTS, "test_enrichments.py"],
+    "components/apps/collector_config.py": ["test_collector_config.py", "test_config_strict.py"],
+    "components/apps/ec2_service.py": ["test_ec2_service.py", "test_boot_wiring.py"],
+}
+
+
+def tests_for(paths: list[str]) -> list[str] | None:
+    """The mapped test files of all `paths`, or None (every test) when one of them has no entry."""
+    files: set[str] = set()
+    for path in paths:
+        keys = [k for k in TEST_MAP if path.strip("/") == k or path.startswith(k.rstrip("/") + "/")]
+        if not keys:
+            return None
+        files.update(TEST_MAP[max(keys, key=len)])
+    return [f"tests/{name}" for name in sorted(files) if (ROOT / "tests" / name).exists()]
 
 
 def module_glob(path: str) -> str:
@@ -79,13 +100,11 @@ def main() -> int:
     args = parser.parse_args()
     os.chdir(ROOT)
     if not args.report:
-        command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(args.jobs)]
-        command += [module_glob(p) for p in args.paths]
-        print("$", " ".join(command), flush=True)
-        code = subprocess.call(command)
-        if code:
-            print(f"mutmut exited {code}", file=sys.stderr)
-            return code
+        selected = tests_for(args.paths)
+        if selected:
+            configuration.config().pytest_add_cli_args_test_selection = selected
+        print(f"mutmut run {' '.join(module_glob(p) for p in args.paths)} against {selected or 'every test'}")
+        _run([module_glob(p) for p in args.paths], args.jobs)
     listed = equivalents()
     print()
     for path in args.paths:
