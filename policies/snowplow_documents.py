@@ -56,7 +56,7 @@ def _operator(name: str) -> str:
 
 
 def _value_restricts(key: str, value: Any) -> bool:
-    if not isinstance(value, str) or not value.strip("*? "):
+    if not isinstance(value, str) or not value.strip():
         return False
     if key in _ARN_KEYS:
         return arn_scope_problem(value) is None

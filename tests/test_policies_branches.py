@@ -1,0 +1,140 @@
+"""Rule branches the per-rule cases never reach, each asserted by the resource flagged and what its message
+tells the user to change."""
+
+import pytest
+
+from tests.policy_helpers import (
+    BUCKET_POLICY,
+    IAM_POLICY,
+    LISTENER,
+    PROD_CONFIG,
+    QUEUE,
+    RDS_CLUSTER,
+    ROLE,
+    TAGS,
+    allow,
+    assert_passes,
+    assert_violates,
+    child_of,
+    good_bucket_set,
+    pack,  # noqa: F401  (session fixture)
+    policy_document,
+    resource,
+    tls_only_policy,
+)
+from tests.test_policies_encryption import good_domain
+
+SEARCH = "opensearch-domain-require-tls"
+
+
+def only(found: list) -> str:
+    (violation,) = found
+    return violation["message"].splitlines()[-1]
+
+
+def test_search_domain_that_does_not_enforce_https_is_told_exactly_that(pack):
+    domain = good_domain(
+        domainEndpointOptions={"enforceHttps": False, "tlsSecurityPolicy": "Policy-Min-TLS-1-2-2019-07"}
+    )
+    message = only(assert_violates(pack, SEARCH, [domain], urn=domain["urn"]))
+    assert message == "Search domain 'search' sends data unencrypted; set domain_endpoint_options.enforce_https=True."
+
+
+def test_tls_listeners_need_a_modern_policy_like_https_ones(pack):
+    nlb = resource(LISTENER, "tls", {"protocol": "TLS", "port": 443, "sslPolicy": "ELBSecurityPolicy-2016-08"})
+    message = only(assert_violates(pack, "lb-listener-require-modern-tls", [nlb], urn=nlb["urn"]))
+    assert message.startswith(
+        "TLS listener 'tls' uses TLS policy 'ELBSecurityPolicy-2016-08'; set ssl_policy to one of"
+    )
+    default = resource(LISTENER, "https", {"protocol": "https", "port": 443})
+    message = only(assert_violates(pack, "lb-listener-require-modern-tls", [default], urn=default["urn"]))
+    assert "HTTPS listener 'https' uses TLS policy 'ELBSecurityPolicy-2016-08 (the default)'" in message
+    assert_passes(
+        pack, "lb-listener-require-modern-tls", [resource(LISTENER, "tcp", {"protocol": "TCP", "port": 9000})]
+    )
+
+
+def test_queue_on_the_aws_managed_key_passes_in_dev_and_is_flagged_in_prod(pack):
+    queue = resource(QUEUE, "q", {"kmsMasterKeyId": "alias/aws/sqs", "tags": TAGS})
+    assert_passes(pack, "sqs-queue-require-encryption", [queue])
+    message = only(assert_violates(pack, "sqs-queue-require-encryption", [queue], config=PROD_CONFIG, urn=queue["urn"]))
+    assert message == (
+        "SQS queue 'q': it uses the AWS-managed key 'alias/aws/sqs' instead of a customer-managed key; "
+        "set kms_master_key_id to a customer-managed key ARN."
+    )
+    plain = resource(QUEUE, "plain", {"tags": TAGS})
+    assert only(assert_violates(pack, "sqs-queue-require-encryption", [plain])).endswith(
+        "set kms_master_key_id=<key ARN> (or sqs_managed_sse_enabled=True)."
+    )
+    assert only(assert_violates(pack, "sqs-queue-require-encryption", [plain], config=PROD_CONFIG)).endswith(
+        "set kms_master_key_id=<key ARN>."
+    )
+
+
+def test_aurora_serverless_v1_is_encrypted_without_saying_so(pack):
+    v1 = resource(RDS_CLUSTER, "v1", {"engine": "aurora-postgresql", "engineMode": "serverless", "tags": TAGS})
+    assert_passes(pack, "rds-database-require-storage-encryption", [v1])
+    provisioned = resource(
+        RDS_CLUSTER, "v2", {"engine": "aurora-postgresql", "engineMode": "provisioned", "tags": TAGS}
+    )
+    assert_violates(pack, "rds-database-require-storage-encryption", [provisioned], urn=provisioned["urn"])
+
+
+def test_a_trust_policy_that_is_not_json_cannot_be_reviewed(pack):
+    role = resource(ROLE, "broken", {"assumeRolePolicy": '{"Statement": [', "tags": TAGS})
+    message = only(assert_violates(pack, "iam-role-forbid-public-trust", [role], urn=role["urn"]))
+    assert message == "IAM role 'broken' has an assume-role policy that is not valid JSON; fix the document."
+    policy = resource(IAM_POLICY, "broken-policy", {"policy": "Statement: none", "tags": TAGS})
+    found = assert_violates(pack, "iam-policy-forbid-wildcard-actions", [policy], urn=policy["urn"])
+    assert (
+        only(found)
+        == "IAM policy document of 'broken-policy' is not valid JSON, so it cannot be reviewed; fix the document."
+    )
+
+
+def test_partial_wildcards_are_flagged_only_when_configured_and_only_the_wildcards(pack):
+    actions = ["s3:GetObject", "s3:Get*", "kinesis:Describe?tream"]
+    policy = resource(IAM_POLICY, "p", {"policy": policy_document(allow(actions, "arn:aws:s3:::b/*")), "tags": TAGS})
+    assert_passes(pack, "iam-policy-forbid-wildcard-actions", [policy])
+    config = {"iam-policy-forbid-wildcard-actions": {"forbidPartialWildcards": True}}
+    found = assert_violates(pack, "iam-policy-forbid-wildcard-actions", [policy], config=config, urn=policy["urn"])
+    assert "allows wildcard actions ['s3:Get*', 'kinesis:Describe?tream'];" in only(found)
+    allowed = {"iam-policy-forbid-wildcard-actions": {"forbidPartialWildcards": True, "allowedActions": ["S3:get*"]}}
+    found = assert_violates(pack, "iam-policy-forbid-wildcard-actions", [policy], config=allowed)
+    assert "allows wildcard actions ['kinesis:Describe?tream'];" in only(found)
+
+
+@pytest.mark.parametrize("action", ["kinesis:ListStreams", "cloudwatch:PutMetricData"])
+def test_the_allowlist_accepts_its_actions_on_any_resource_but_not_data_actions_beside_them(pack, action):
+    accepted = resource(IAM_POLICY, "ok", {"policy": policy_document(allow([action], "*")), "tags": TAGS})
+    assert_passes(pack, "iam-policy-forbid-wildcard-resources", [accepted])
+    mixed = resource(
+        IAM_POLICY, "mixed", {"policy": policy_document(allow([action, "kinesis:PutRecords"], "*")), "tags": TAGS}
+    )
+    found = assert_violates(pack, "iam-policy-forbid-wildcard-resources", [mixed], urn=mixed["urn"])
+    assert "allows data actions ['kinesis:PutRecords'] on Resource '*';" in only(found)
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"Bool": {"aws:SecureTransport": "true"}},  # denies the secure requests instead
+        {"Bool": {"aws:SecureTransport": ["true"]}},
+        {"StringEquals": {"aws:SecureTransport": "false"}},  # not the Bool operator
+        {"Bool": {"aws:MultiFactorAuthPresent": "false"}},  # another key
+    ],
+)
+def test_only_a_deny_on_securetransport_false_makes_a_bucket_tls_only(pack, condition):
+    arn = "arn:aws:s3:::snowplow-test-data"
+    statement = {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": [arn, f"{arn}/*"]}
+    bucket = good_bucket_set("data")[0]
+    denial = {"bucket": "snowplow-test-data", "policy": policy_document({**statement, "Condition": condition})}
+    resources = good_bucket_set("data", policy=child_of(bucket, BUCKET_POLICY, "data-policy", denial))
+    found = assert_violates(pack, "s3-bucket-require-tls-only-policy", resources, urn=bucket["urn"])
+    assert only(found).startswith("S3 bucket 'data' accepts plain HTTP requests: no linked BucketPolicy denies them.")
+    tls_only = {**denial, "policy": tls_only_policy("snowplow-test-data")}
+    assert_passes(
+        pack,
+        "s3-bucket-require-tls-only-policy",
+        good_bucket_set("data", policy=child_of(bucket, BUCKET_POLICY, "data-policy", tls_only)),
+    )
