@@ -6,20 +6,24 @@ import pytest
 from tests.policy_helpers import (
     BUCKET_POLICY,
     IAM_POLICY,
+    KEY,
     LISTENER,
     PROD_CONFIG,
     QUEUE,
     RDS_CLUSTER,
     ROLE,
     TAGS,
+    UNKNOWN_STRING,
     allow,
     assert_passes,
     assert_violates,
     child_of,
+    findings,
     good_bucket_set,
     pack,  # noqa: F401  (session fixture)
     policy_document,
     resource,
+    run,
     tls_only_policy,
 )
 from tests.test_policies_encryption import good_domain
@@ -137,4 +141,51 @@ def test_only_a_deny_on_securetransport_false_makes_a_bucket_tls_only(pack, cond
         pack,
         "s3-bucket-require-tls-only-policy",
         good_bucket_set("data", policy=child_of(bucket, BUCKET_POLICY, "data-policy", tls_only)),
+    )
+
+
+@pytest.mark.parametrize(
+    "type_,prop,policy",
+    [
+        (ROLE, "assumeRolePolicy", "iam-role-forbid-public-trust"),
+        (KEY, "policy", "kms-key-policy-forbid-public-access"),
+        (IAM_POLICY, "policy", "iam-policy-forbid-wildcard-actions"),
+    ],
+)
+def test_an_unknown_policy_document_is_named_in_the_preview_advisory(pack, type_, prop, policy):
+    document = '{"Statement": "' + UNKNOWN_STRING + '"}'
+    subject = resource(type_, "later", {prop: document, "tags": TAGS})
+    (advisory,) = findings(run(pack, [subject]), policy)
+    assert advisory["enforcementLevel"] == "advisory"
+    assert advisory["message"].endswith(f"string value at .{prop} can't be known during preview")
+
+
+PUBLIC = {"Effect": "Allow", "Principal": "*", "Action": ["kms:Decrypt", "kms:Encrypt"], "Resource": "*"}
+
+
+def test_public_trust_and_key_policies_say_what_to_name_instead(pack):
+    role = resource(ROLE, "open", {"assumeRolePolicy": policy_document({**PUBLIC, "Action": "sts:AssumeRole"})})
+    assert only(assert_violates(pack, "iam-role-forbid-public-trust", [role])) == (
+        "IAM role 'open' can be assumed by any AWS principal (Principal '*' or NotPrincipal without a condition on "
+        "aws:PrincipalOrgID, aws:PrincipalAccount, aws:PrincipalArn, aws:SourceArn or aws:SourceAccount); trust a "
+        "specific service (e.g. ec2.amazonaws.com) or account instead."
+    )
+    key = resource(KEY, "key", {"policy": policy_document(PUBLIC), "enableKeyRotation": True, "tags": TAGS})
+    assert only(assert_violates(pack, "kms-key-policy-forbid-public-access", [key])) == (
+        "Key policy of 'key' allows ['kms:Decrypt', 'kms:Encrypt'] to everyone (Principal '*' or NotPrincipal) "
+        "without a condition that names who (kms:CallerAccount, kms:ViaService, aws:PrincipalOrgID, "
+        "aws:PrincipalAccount, aws:SourceArn, ...); name the account or service principals."
+    )
+    broken = resource(KEY, "broken", {"policy": "{", "enableKeyRotation": True, "tags": TAGS})
+    assert only(assert_violates(pack, "kms-key-policy-forbid-public-access", [broken])) == (
+        "Key policy of 'broken' is not valid JSON, so it cannot be reviewed; fix the document."
+    )
+
+
+def test_bypassing_the_key_lockout_check_is_explained(pack):
+    key = resource(KEY, "key", {"bypassPolicyLockoutSafetyCheck": True, "enableKeyRotation": True, "tags": TAGS})
+    found = assert_violates(pack, "kms-key-forbid-lockout-check-bypass", [key])
+    assert only(found) == (
+        f"'key' ({KEY}) bypasses the key policy lockout safety check, so a policy that locks everyone out of the "
+        "key is accepted; remove bypass_policy_lockout_safety_check."
     )
