@@ -189,3 +189,35 @@ def test_bypassing_the_key_lockout_check_is_explained(pack):
         f"'key' ({KEY}) bypasses the key policy lockout safety check, so a policy that locks everyone out of the "
         "key is accepted; remove bypass_policy_lockout_safety_check."
     )
+
+
+def test_wildcard_messages_name_the_document_and_what_to_list_instead(pack):
+    inline = {"name": "app-inline", "policy": policy_document(allow(["s3:*"], "arn:aws:s3:::b/*"))}
+    role = resource(ROLE, "role", {"assumeRolePolicy": policy_document(), "inlinePolicies": [inline], "tags": TAGS})
+    assert only(assert_violates(pack, "iam-policy-forbid-wildcard-actions", [role])) == (
+        "IAM inline policy 'app-inline' of 'role' allows wildcard actions ['s3:*']; list the specific actions the "
+        "application needs (e.g. kinesis:PutRecords, s3:PutObject)."
+    )
+    not_resource = {"Effect": "Allow", "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::b"}
+    policy = resource(IAM_POLICY, "app-policy", {"policy": policy_document(not_resource), "tags": TAGS})
+    assert only(assert_violates(pack, "iam-policy-forbid-wildcard-resources", [policy])).startswith(
+        "IAM policy document of 'app-policy' allows data actions ['s3:GetObject'] on NotResource ['arn:aws:s3:::b'] "
+        "(every other resource); name the stack's resources in full"
+    )
+
+
+def test_an_unknown_inline_policy_is_named_by_its_place_in_the_role(pack):
+    inline = {"name": "later", "policy": '{"Statement": "' + UNKNOWN_STRING + '"}'}
+    role = resource(ROLE, "role", {"assumeRolePolicy": policy_document(), "inlinePolicies": [inline], "tags": TAGS})
+    (advisory,) = findings(run(pack, [role]), "iam-policy-forbid-wildcard-actions")
+    assert advisory["message"].endswith("string value at .inlinePolicies[0].policy can't be known during preview")
+
+
+def test_an_aws_managed_policy_attachment_is_explained(pack):
+    arn = "arn:aws:iam::aws:policy/AmazonS3FullAccess"
+    attachment = resource("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "s3", {"role": "r", "policyArn": arn})
+    assert only(assert_violates(pack, "iam-identity-forbid-aws-managed-policies", [attachment])) == (
+        f"'s3' attaches the AWS-managed policy '{arn}' (policy_arn); its grants change without review and usually "
+        "reach every resource of a service. Attach a policy of your own with the exact actions and ARNs the "
+        "workload needs (or list the policy in allowedPolicies after reviewing it)."
+    )
