@@ -221,3 +221,28 @@ def test_an_aws_managed_policy_attachment_is_explained(pack):
         "reach every resource of a service. Attach a policy of your own with the exact actions and ARNs the "
         "workload needs (or list the policy in allowedPolicies after reviewing it)."
     )
+
+
+@pytest.mark.parametrize(
+    "resource_,why",
+    [
+        ("*", "Resource '*'"),
+        ("arn:*:s3:::lake/*", "'arn:*:s3:::lake/*' (wildcard partition)"),
+        ("arn:aws:s?:::lake/*", "'arn:aws:s?:::lake/*' (wildcard service)"),
+        ("arn:aws:s3:*:123456789012:lake", "'arn:aws:s3:*:123456789012:lake' (wildcard region)"),
+        ("arn:aws:s3:eu-west-1:*:lake", "'arn:aws:s3:eu-west-1:*:lake' (wildcard account)"),
+        ("arn:aws:s3:eu-west-1:123456789012", "'arn:aws:s3:eu-west-1:123456789012' (not a complete ARN)"),
+        ("arn:aws:s3:::*/enriched/*", "'arn:aws:s3:::*/enriched/*' (wildcard resource name)"),
+        ("lake/*", "a resource that is not an ARN"),
+    ],
+)
+def test_each_kind_of_wildcard_resource_is_named(pack, resource_, why):
+    policy = resource(IAM_POLICY, "p", {"policy": policy_document(allow(["s3:GetObject"], resource_)), "tags": TAGS})
+    message = only(assert_violates(pack, "iam-policy-forbid-wildcard-resources", [policy]))
+    assert f"allows data actions ['s3:GetObject'] on {why}; name the stack's resources in full" in message
+
+
+@pytest.mark.parametrize("resource_", ["arn:aws:s3:::lake/*", "arn:aws:s3:::lake", "lake"])
+def test_a_wildcard_after_a_literal_bucket_name_stays_within_it(pack, resource_):
+    policy = resource(IAM_POLICY, "p", {"policy": policy_document(allow(["s3:GetObject"], resource_)), "tags": TAGS})
+    assert_passes(pack, "iam-policy-forbid-wildcard-resources", [policy])
