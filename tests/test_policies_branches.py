@@ -246,3 +246,21 @@ def test_each_kind_of_wildcard_resource_is_named(pack, resource_, why):
 def test_a_wildcard_after_a_literal_bucket_name_stays_within_it(pack, resource_):
     policy = resource(IAM_POLICY, "p", {"policy": policy_document(allow(["s3:GetObject"], resource_)), "tags": TAGS})
     assert_passes(pack, "iam-policy-forbid-wildcard-resources", [policy])
+
+
+def test_not_action_and_every_broad_statement_are_reported_in_full(pack):
+    not_action = {"Effect": "Allow", "NotAction": ["iam:*"], "Resource": "arn:aws:s3:::lake/*"}
+    policy = resource(IAM_POLICY, "p", {"policy": policy_document(not_action), "tags": TAGS})
+    assert only(assert_violates(pack, "iam-policy-forbid-wildcard-actions", [policy])) == (
+        "IAM policy document of 'p' allows NotAction ['iam:*'], which grants every other action; list the allowed "
+        "actions explicitly."
+    )
+    named = allow(["s3:GetObject"], "arn:aws:s3:::lake/*")
+    broad = allow(["kinesis:PutRecords"], ["*", "arn:aws:kinesis:eu-west-1:123456789012:stream/*"])
+    policy = resource(IAM_POLICY, "p", {"policy": policy_document(named, broad), "tags": TAGS})
+    assert only(assert_violates(pack, "iam-policy-forbid-wildcard-resources", [policy])) == (
+        "IAM policy document of 'p' allows data actions ['kinesis:PutRecords'] on Resource '*', "
+        "'arn:aws:kinesis:eu-west-1:123456789012:stream/*' (wildcard resource name); name the stack's resources in "
+        "full (stream, table, bucket/prefix, key, log group ARNs); a wildcard may only follow a literal resource "
+        "name, as in arn:aws:s3:::<bucket>/<prefix>/*."
+    )

@@ -423,7 +423,7 @@ UNRESTRICTING_CONDITIONS = [
     {"ForAllValues:StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}},
     {"IpAddress": {"aws:SourceIp": "0.0.0.0/0"}},
     {"StringEquals": {"aws:SourceAccount": " "}},
-    {"StringLike": {"aws:SourceOrgPaths": "ou-ab12-11111111/*"}},  # a path that names no organisation
+    {"StringEquals": {"aws:SourceOrgPaths": "r-ab12/ou-ab12-11111111/"}},  # a path that names no organisation
 ]
 
 
