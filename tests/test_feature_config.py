@@ -159,3 +159,21 @@ def test_the_iglu_server_cannot_share_the_collectors_domain_naming_both_keys():
 def test_a_cidr_listed_twice_is_rejected_before_aws_refuses_the_duplicate_rule(raw, key):
     [line] = problems({**DEV, **raw})
     assert line.startswith(f"snowplow:{key}.ingressCidrs: ") and "listed twice" in line
+
+
+def test_app_sizes_lists_each_app_the_stack_runs_with_the_key_that_sizes_it():
+    """The program builds, and preflight checks the instance type of, exactly these apps."""
+    plain = config(DEV)
+    assert [(app, key) for app, key, _ in plain.app_sizes()] == [
+        ("collector", "collector"),
+        ("enrich", "enrich"),
+        ("loader-enriched", "loaders.enriched"),
+        ("loader-bad", "loaders.bad"),
+    ]
+    full = config({**DEV, "iglu": {"server": {"enabled": True}}, "destinations": {"postgres": {"enabled": True}}})
+    sizes = {app: (key, size) for app, key, size in full.app_sizes()}
+    assert list(sizes) == ["collector", "enrich", "loader-enriched", "loader-bad", "iglu-server", "postgres-loader"]
+    assert sizes["iglu-server"] == ("iglu.server", full.iglu.server.size)
+    assert sizes["postgres-loader"] == ("destinations.postgres", full.destinations.postgres.size)
+    assert sizes["collector"][1] is full.collector.size and sizes["loader-bad"][1] is full.loaders.bad.size
+    assert sizes["enrich"][1] is full.enrich.size and sizes["loader-enriched"][1] is full.loaders.enriched.size
