@@ -52,6 +52,29 @@ BAD_INPUTS = [
     ({"tags": {"project": "other"}}, "snowplow:tags", '"project"', "reserved keys"),
     ({"tags": {"aws:owner": "me"}}, "snowplow:tags", '"aws:owner"', "reserved prefix"),
     ({"tags": ["owner"]}, "snowplow:tags", '["owner"]', "valid dictionary"),
+    ({"network": {"create": {"cidr": "10.0.0.0/15"}}}, "snowplow:network.create.cidr", '"10.0.0.0/15"', "/16 and /22"),
+    ({"network": {"create": {"cidr": "10.0.0.0/23"}}}, "snowplow:network.create.cidr", '"10.0.0.0/23"', "/16 and /22"),
+    ({"network": {"create": {"cidr": "10.0.0.1/16"}}}, "snowplow:network.create.cidr", '"10.0.0.1/16"', "host bits"),
+    (
+        {"collector": {"ingressCidrs": ["203.0.113.5/24"]}},
+        "snowplow:collector.ingressCidrs[0]",
+        '"203.0.113.5/24"',
+        "must be a CIDR block such as 203.0.113.0/24 (203.0.113.5/24 has host bits set)",
+    ),
+    (
+        {"collector": {"ingressCidrs": ["2001:db8::/32", "2001:0db8::/32"]}},
+        "snowplow:collector.ingressCidrs",
+        '"2001:0db8::/32"',
+        "2001:0db8::/32 is listed twice (also as 2001:db8::/32); list each CIDR once",
+    ),
+    (
+        {"tags": {f"team{i}": "x" for i in range(8)}},
+        "snowplow:tags",
+        '"team0"',
+        "at most 7 tags: S3 objects accept 10 and the program sets project, stack and environment",
+    ),
+    ({"tags": {"Name": "x"}}, "snowplow:tags", '"Name"', "reserved keys: project, stack, environment, Name"),
+    ({"tags": {"snowplow:app": "x"}}, "snowplow:tags", '"snowplow:app"', "uses a reserved prefix (aws: and snowplow:)"),
 ]
 
 
@@ -63,6 +86,16 @@ def test_bad_value_is_rejected_naming_key_value_and_rule(overrides, key, shown, 
     assert line is not None, str(caught.value)
     assert allowed in line
     assert shown in line.replace("'", '"')
+
+
+@pytest.mark.parametrize("cidr", ["10.0.0.0/16", "10.0.0.0/22"])
+def test_the_vpc_prefix_bounds_are_accepted(cidr):
+    parse({**GOOD, "network": {"create": {"cidr": cidr}}}, "eu-west-1", "snowplow", "test")
+
+
+def test_seven_user_tags_of_one_character_keys_are_accepted():
+    tags = {key: "x" for key in "abcdefg"}
+    assert parse({**GOOD, "tags": tags}, "eu-west-1", "snowplow", "test").config.tags == tags
 
 
 def test_prod_without_one_nat_per_az_is_rejected():
