@@ -288,8 +288,16 @@ def test_a_secret_key_set_without_path_is_fixed_with_secret_and_not_echoed():
 
 def test_an_unknown_dotted_key_lists_the_keys_and_mentions_path():
     (line,) = rejected({"colector.size": {}})
-    assert line.startswith("snowplow:colector.size: unknown key (value {}); allowed keys here: environment")
-    assert "pulumi config set --path" in line
+    assert line.startswith("snowplow:colector.size: unknown key (value {}); allowed keys here: environment, ")
+    assert line.endswith(", destinations, secrets (nested keys are set with `pulumi config set --path`)")
+
+
+def test_a_text_value_set_without_path_is_quoted_for_the_shell_in_the_fix():
+    (line,) = rejected({"collector.cookie.name": "my cookie"})
+    assert line.endswith(
+        "Fix: pulumi config rm snowplow:collector.cookie.name && "
+        "pulumi config set --path snowplow:collector.cookie.name 'my cookie' (got \"my cookie\")"
+    )
 
 
 # --- --secret values stay secret through the program -------------------------------------------
