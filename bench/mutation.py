@@ -109,6 +109,20 @@ def results(path: str) -> dict[str, str]:
     return statuses
 
 
+def keep_earlier_kills(path: str, earlier: dict[str, str]) -> None:
+    """Mark killed again, in mutmut's results, each mutant an earlier run killed that this run did not re-run
+    (same mutant name: its function is unchanged). Only valid when tests were added, not weakened."""
+    target = ROOT / "mutants" / path
+    metas = [Path(str(target) + ".meta")] if path.endswith(".py") else sorted(target.rglob("*.py.meta"))
+    for meta in metas:
+        data = json.loads(meta.read_text())
+        codes = data["exit_code_by_key"]
+        for name, code in codes.items():
+            if code is None and earlier.get(name) in KILLED:
+                codes[name] = 1
+        meta.write_text(json.dumps(data))
+
+
 def score_line(path: str, statuses: dict[str, str], listed: dict[str, str]) -> tuple[str, list[str]]:
     """One summary line and the names of the surviving (non-equivalent) mutants."""
     equivalent = {n for n, s in statuses.items() if n in listed and s not in KILLED}
@@ -134,7 +148,9 @@ def main() -> int:
     parser.add_argument("--report", action="store_true", help="print the scores of the last run, run nothing")
     parser.add_argument("--jobs", type=int, default=int(os.environ.get("MUTATION_JOBS", "1")))
     parser.add_argument(
-        "--survivors", action="store_true", help="re-run only the mutants the last run did not kill (after new tests)"
+        "--survivors",
+        action="store_true",
+        help="re-run only the mutants the last run did not kill (after adding tests); earlier kills are kept",
     )
     args = parser.parse_args()
     os.chdir(ROOT)
@@ -143,14 +159,18 @@ def main() -> int:
         if selected:
             configuration.config().pytest_add_cli_args_test_selection = selected
         names = [module_glob(p) for p in args.paths]
+        before = {p: results(p) for p in args.paths}
         if args.survivors:
             listed = equivalents()
-            names = [n for p in args.paths for n in score_line(p, results(p), listed)[1]]
+            names = [n for p in args.paths for n in score_line(p, before[p], listed)[1]]
             if not names:
                 print("no survivors to re-run")
         print(f"mutmut run {len(names)} name(s) of {' '.join(args.paths)} against {selected or 'every test'}")
         if names:
             _run(names, args.jobs)
+        if args.survivors:  # mutmut forgets earlier kills when tests change; added tests cannot revive a mutant
+            for path in args.paths:
+                keep_earlier_kills(path, before[path])
     listed = equivalents()
     print()
     for path in args.paths:
