@@ -6,6 +6,7 @@ import pytest
 
 from offline import preview
 from stack_config import ConfigError, parse
+from stack_config.regions import resolve_region
 from tests.conftest import BASE, write_stack
 
 GOOD = {"environment": "dev", "acceptLimitedUseLicense": True}
@@ -219,3 +220,28 @@ def test_long_but_valid_stack_names_keep_load_balancer_names_within_32_character
         assert len(resource["inputs"]["name"]) <= 32, resource["inputs"]["name"]
     buckets = [r["inputs"]["bucket"] for r in of_type(run, "aws:s3/bucket:Bucket")]
     assert buckets and all(len(b) <= 63 for b in buckets)
+
+
+@pytest.mark.parametrize(
+    "cidr,azs,public,private",
+    [
+        (
+            "10.40.0.0/16",
+            3,
+            ["10.40.0.0/19", "10.40.32.0/19", "10.40.64.0/19"],
+            ["10.40.96.0/19", "10.40.128.0/19", "10.40.160.0/19"],
+        ),
+        ("10.40.0.0/22", 2, ["10.40.0.0/24", "10.40.1.0/24"], ["10.40.2.0/24", "10.40.3.0/24"]),
+    ],
+)
+def test_a_created_vpc_is_split_into_equal_public_then_private_subnets(cidr, azs, public, private):
+    network = parse({**GOOD, "network": {"create": {"cidr": cidr, "azs": azs}}}, "eu-west-1", "snowplow", "t")
+    assert network.config.network.create.subnet_cidrs() == (public, private)
+
+
+def test_the_region_comes_from_aws_region_else_the_providers_environment_variables_in_order():
+    both = {"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-east-1"}
+    assert resolve_region("eu-central-1", both) == ("eu-central-1", "aws:region")
+    assert resolve_region(None, both) == ("eu-west-1", "AWS_REGION")
+    assert resolve_region(None, {"AWS_DEFAULT_REGION": "us-east-1"}) == ("us-east-1", "AWS_DEFAULT_REGION")
+    assert resolve_region(None, {}) == (None, "aws:region")
