@@ -125,8 +125,10 @@ def keep_earlier_kills(path: str, earlier: dict[str, str]) -> None:
 
 def score_line(path: str, statuses: dict[str, str], listed: dict[str, str]) -> tuple[str, list[str]]:
     """One summary line and the names of the surviving (non-equivalent) mutants."""
-    equivalent = {n for n, s in statuses.items() if n in listed and s not in KILLED}
-    counted = {n: s for n, s in statuses.items() if n not in equivalent}
+    set_apart = {n for n, s in statuses.items() if n in listed and s not in KILLED}
+    import_time = {n for n in set_apart if listed[n].startswith("import-time")}
+    equivalent = set_apart - import_time
+    counted = {n: s for n, s in statuses.items() if n not in set_apart}
     tally = Counter(counted.values())
     killed = sum(tally[s] for s in KILLED)
     unchecked = tally["not checked"]
@@ -134,7 +136,9 @@ def score_line(path: str, statuses: dict[str, str], listed: dict[str, str]) -> t
     survivors = sorted(n for n, s in counted.items() if s not in KILLED and s != "not checked")
     percent = f"{100 * killed / scored:.1f}%" if scored else "n/a"
     line = (
-        f"{path}: {percent} killed ({killed} of {scored} non-equivalent mutants; {len(equivalent)} equivalent; "
+        f"{path}: {percent} killed ({killed} of {scored} non-equivalent mutants; {len(equivalent)} equivalent"
+        + (f", {len(import_time)} run at import (mutmut cannot judge them)" if import_time else "")
+        + "; "
         f"{tally['survived']} survived, {tally['no tests']} reached by no test"
         + (f", {unchecked} not checked yet" if unchecked else "")
         + ")"
