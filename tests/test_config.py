@@ -6,6 +6,7 @@ import pytest
 
 from offline import preview
 from stack_config import ConfigError, parse
+from stack_config.load import key_path
 from stack_config.regions import resolve_region
 from tests.conftest import BASE, write_stack
 
@@ -245,3 +246,13 @@ def test_the_region_comes_from_aws_region_else_the_providers_environment_variabl
     assert resolve_region(None, both) == ("eu-west-1", "AWS_REGION")
     assert resolve_region(None, {"AWS_DEFAULT_REGION": "us-east-1"}) == ("us-east-1", "AWS_DEFAULT_REGION")
     assert resolve_region(None, {}) == (None, "aws:region")
+
+
+def test_key_paths_are_written_as_pulumi_config_set_path_takes_them():
+    assert key_path("snowplow", ()) == "snowplow"
+    assert key_path("snowplow", ("collector", "ingressCidrs", 0)) == "snowplow:collector.ingressCidrs[0]"
+    assert key_path("snowplow", ("tags", "a" * 64)) == "snowplow:tags." + "a" * 64
+    assert key_path("snowplow", ("tags", "a" * 65)) == 'snowplow:tags["' + "a" * 64 + '..."]'
+    assert key_path("snowplow", ("tags", "cost center")) == 'snowplow:tags["cost center"]'
+    assert key_path("snowplow", ("tags", 'say "hi"')) == r'snowplow:tags["say \"hi\""]'
+    assert key_path("snowplow", ("x y",)) == 'snowplow:["x y"]'
