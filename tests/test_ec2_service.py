@@ -10,6 +10,7 @@ import pytest
 from components.apps.boot_script import BOOT_GRACE
 from offline.engine import StackFile, run_program
 from tests.conftest import of_type
+from tests.mutation_testing import under_mutation_testing
 
 KEY = "arn:aws:kms:eu-west-1:123456789012:key/0b1c2d3e-aaaa-bbbb-cccc-123456789012"
 PROGRAM = textwrap.dedent(
@@ -65,7 +66,12 @@ PROGRAM = textwrap.dedent(
 APPS = ("web", "worker")
 
 
-@pytest.fixture(scope="module")
+def per_test_under_mutmut(fixture_name, config) -> str:
+    """mutmut credits a function to the test whose setup ran it, so under mutmut each test plans for itself."""
+    return "function" if under_mutation_testing() else "module"
+
+
+@pytest.fixture(scope=per_test_under_mutmut)
 def plan(tmp_path_factory):
     project = tmp_path_factory.mktemp("ec2-service")
     (project / "Pulumi.yaml").write_text("name: svc\nruntime: python\n")
