@@ -3,6 +3,7 @@ would see if a setting changed (target group, health checks, egress, IAM, launch
 
 import base64
 import json
+import os
 import textwrap
 
 import pytest
@@ -10,7 +11,6 @@ import pytest
 from components.apps.boot_script import BOOT_GRACE
 from offline.engine import StackFile, run_program
 from tests.conftest import of_type
-from tests.mutation_testing import under_mutation_testing
 
 KEY = "arn:aws:kms:eu-west-1:123456789012:key/0b1c2d3e-aaaa-bbbb-cccc-123456789012"
 PROGRAM = textwrap.dedent(
@@ -67,8 +67,9 @@ APPS = ("web", "worker")
 
 
 def per_test_under_mutmut(fixture_name, config) -> str:
-    """mutmut credits a function to the test whose setup ran it, so under mutmut each test plans for itself."""
-    return "function" if under_mutation_testing() else "module"
+    """mutmut credits a function to the test whose setup ran it, so while it maps tests to functions each test
+    plans for itself; judging a mutant, one plan serves all the tests again."""
+    return "function" if os.environ.get("MUTANT_UNDER_TEST") == "stats" else "module"
 
 
 @pytest.fixture(scope=per_test_under_mutmut)
