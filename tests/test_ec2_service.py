@@ -10,14 +10,24 @@ import pytest
 
 from components.apps.boot_script import BOOT_GRACE
 from offline.engine import StackFile, run_program
+from offline.mocks import SnowplowMocks
 from tests.conftest import of_type
 
 KEY = "arn:aws:kms:eu-west-1:123456789012:key/0b1c2d3e-aaaa-bbbb-cccc-123456789012"
 PROGRAM = textwrap.dedent(
     """
+    import pulumi
     import pulumi_aws as aws
 
-    from components.apps.ec2_service import Ec2Service, Ec2ServiceArgs, Ingress, InstanceFacts, Placement
+    from components.apps.ec2_service import (
+        Ec2Service,
+        Ec2ServiceArgs,
+        Ingress,
+        InstanceFacts,
+        Placement,
+        describe_instance_type,
+    )
+    from stack_config import ConfigError
     from components.context import StackContext
     from stack_config.apps import OperationsConfig, ServiceSize
 
@@ -59,8 +69,14 @@ PROGRAM = textwrap.dedent(
         target_group_arns=[tg.arn],
         group_tags={"team": "web"},
         health_path="/health",
+        secret_arns=["arn:aws:secretsmanager:eu-west-1:123456789012:secret:snowplow/web-AbCdEf"],
     )
     service("worker")
+    pulumi.export("facts", describe_instance_type("snowplow:collector.size.instanceType", "c6g.large").__dict__)
+    try:
+        describe_instance_type("snowplow:enrich.size.instanceType", "x9.huge")
+    except ConfigError as err:
+        pulumi.export("unknown_type", err.problems)
     """
 )
 APPS = ("web", "worker")
@@ -72,6 +88,18 @@ def per_test_under_mutmut(fixture_name, config) -> str:
     return "function" if os.environ.get("MUTANT_UNDER_TEST") == "stats" else "module"
 
 
+class RecordingMocks(SnowplowMocks):
+    """The offline mocks, remembering each invoke's token and arguments."""
+
+    def __init__(self):
+        super().__init__("eu-west-1")
+        self.invokes: list[tuple[str, dict]] = []
+
+    def call(self, args):
+        self.invokes.append((args.token, args.args))
+        return super().call(args)
+
+
 @pytest.fixture(scope=per_test_under_mutmut)
 def plan(tmp_path_factory):
     project = tmp_path_factory.mktemp("ec2-service")
@@ -79,7 +107,10 @@ def plan(tmp_path_factory):
     (project / "__main__.py").write_text(PROGRAM)
     stack = project / "Pulumi.test.yaml"
     stack.write_text("config:\n  aws:region: eu-west-1\n")
-    return run_program(StackFile.read(stack), project_dir=project)
+    mocks = RecordingMocks()
+    run = run_program(StackFile.read(stack), project_dir=project, mocks=mocks)
+    run.invokes = mocks.invokes
+    return run
 
 
 def named(run, type_token: str, name: str) -> dict:
@@ -203,6 +234,7 @@ def test_only_ec2_assumes_the_role_and_every_statement_allows(plan):
             "ReadOwnConfig",
             "StackKeyReadsOwnConfig",
             "MarkOwnInstancesUnhealthy",
+            *(["ReadReferencedSecrets", "StackKeyReadsReferencedSecrets"] if app == "web" else []),
             "Own",
         ]
         assert statements["ListOwnConfig"] == {
@@ -279,3 +311,143 @@ def test_launch_templates_boot_al2023_for_the_instance_on_an_encrypted_gp3_root(
         script = base64.b64decode(inputs["userData"]).decode()
         assert script.startswith("#!/bin/bash\n")
         assert "APP=" + app in script.replace("'", "")
+
+
+SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:snowplow/web-AbCdEf"
+
+
+def test_every_resource_of_a_service_is_its_child_and_carries_its_name_tag(plan):
+    for app in APPS:
+        (component,) = [r for r in of_type(plan, "snowplow:pipeline:Ec2Service") if r["name"] == app]
+        children = [r for r in plan.resources if r["name"].startswith(f"{app}-") and r["name"] != "web-tg"]
+        assert len(children) == (13 if app == "web" else 12), sorted(r["name"] for r in children)
+        for child in children:
+            assert child["parent"] == component["urn"], child["name"]
+        for kind in ("aws:iam/instanceProfile:InstanceProfile", "aws:cloudwatch/logGroup:LogGroup"):
+            (tagged,) = [r for r in children if r["type"] == kind]
+            assert tagged["inputs"]["tags"]["Name"] == f"snowplow-svc-{app}", kind
+        template = named(plan, "aws:ec2/launchTemplate:LaunchTemplate", f"{app}-lt")["inputs"]
+        assert template["description"] == f"Snowplow {app} (snowplow/app:1.0.0)"
+        for spec in template["tagSpecifications"]:
+            assert spec["tags"]["Name"] == f"snowplow-svc-{app}"
+
+
+def test_instances_boot_the_newest_amazon_al2023_image_of_their_architecture(plan):
+    amis = [args for token, args in plan.invokes if token == "aws:ec2/getAmi:getAmi"]
+    assert (
+        amis
+        == [
+            {
+                "mostRecent": True,
+                "owners": ["amazon"],
+                "filters": [
+                    {"name": "name", "values": ["al2023-ami-2023.*-kernel-6.*-arm64"]},
+                    {"name": "architecture", "values": ["arm64"]},
+                ],
+            }
+        ]
+        * 2
+    )
+    for app in APPS:
+        assert named(plan, "aws:ec2/launchTemplate:LaunchTemplate", f"{app}-lt")["inputs"]["imageId"].startswith("ami-")
+
+
+def test_instance_types_are_described_by_ec2_and_an_unknown_one_names_the_key(plan):
+    assert plan.outputs["facts"] == {"instance_type": "c6g.large", "memory_mib": 4096, "architecture": "arm64"}
+    (problem,) = plan.outputs["unknown_type"]
+    assert problem.startswith("snowplow:enrich.size.instanceType: EC2 does not offer instance type 'x9.huge' here (")
+
+
+def test_session_manager_policy_is_the_channels_and_this_instances_registration(plan):
+    for app in APPS:
+        policy = named(plan, "aws:iam/rolePolicy:RolePolicy", f"{app}-session-manager")["inputs"]["policy"]
+        assert json.loads(policy) == {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "SessionManagerChannels",
+                    "Effect": "Allow",
+                    "Action": [
+                        "ssmmessages:CreateControlChannel",
+                        "ssmmessages:CreateDataChannel",
+                        "ssmmessages:OpenControlChannel",
+                        "ssmmessages:OpenDataChannel",
+                    ],
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "RegisterThisInstanceWithSsm",
+                    "Effect": "Allow",
+                    "Action": "ssm:UpdateInstanceInformation",
+                    "Resource": "${ec2:SourceInstanceARN}",
+                },
+            ],
+        }
+
+
+def test_the_app_policy_grants_its_own_logs_config_key_use_group_health_and_secrets_exactly(plan):
+    policy = named(plan, "aws:iam/rolePolicy:RolePolicy", "web-policy")["inputs"]["policy"]
+    logs = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/ec2/snowplow-svc-web"
+    assert json.loads(policy)["Statement"] == [
+        {
+            "Sid": "WriteOwnLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            "Resource": [logs, f"{logs}:log-stream:*"],
+        },
+        {
+            "Sid": "ListOwnConfig",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": "arn:aws:s3:::snowplow-svc-config",
+            "Condition": {"StringLike": {"s3:prefix": ["config/web/*"]}},
+        },
+        {
+            "Sid": "ReadOwnConfig",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::snowplow-svc-config/config/web/*",
+        },
+        {
+            "Sid": "StackKeyReadsOwnConfig",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt"],
+            "Resource": KEY,
+            "Condition": {
+                "StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"},
+                "StringLike": {
+                    "kms:EncryptionContext:aws:s3:arn": [
+                        "arn:aws:s3:::snowplow-svc-config",
+                        "arn:aws:s3:::snowplow-svc-config/config/web/*",
+                    ]
+                },
+            },
+        },
+        {
+            "Sid": "MarkOwnInstancesUnhealthy",
+            "Effect": "Allow",
+            "Action": "autoscaling:SetInstanceHealth",
+            "Resource": "arn:aws:autoscaling:eu-west-1:123456789012:autoScalingGroup:*:autoScalingGroupName/snowplow-svc-web",
+        },
+        {
+            "Sid": "ReadReferencedSecrets",
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": [SECRET_ARN],
+        },
+        {
+            "Sid": "StackKeyReadsReferencedSecrets",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt"],
+            "Resource": KEY,
+            "Condition": {
+                "StringEquals": {
+                    "kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com",
+                    "kms:EncryptionContext:SecretARN": [SECRET_ARN],
+                }
+            },
+        },
+        {"Sid": "Own", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "arn:q"},
+    ]
+    worker = json.loads(named(plan, "aws:iam/rolePolicy:RolePolicy", "worker-policy")["inputs"]["policy"])
+    assert "ReadReferencedSecrets" not in {s["Sid"] for s in worker["Statement"]}
