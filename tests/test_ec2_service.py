@@ -55,7 +55,7 @@ PROGRAM = textwrap.dedent(
                 size=ServiceSize(instance_type="c6g.large", min_size=2, max_size=5, cpu_target=55),
                 placement=Placement("vpc-0123", ["subnet-a", "subnet-b"], KEY, "snowplow-svc-config"),
                 operations=OperationsConfig(log_retention_days=30),
-                files={"app.hocon": "a = 1\\n"},
+                files={"app.hocon": "a = 1\\n", "iglu/resolver.json": "{}"},
                 app_args=["--config", "/snowplow/config/app.hocon"],
                 statements=[{"Sid": "Own", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "arn:q"}],
                 **extra,
@@ -150,6 +150,13 @@ def test_groups_follow_the_size_and_roll_one_healthy_instance_at_a_time(plan):
         template = named(plan, "aws:ec2/launchTemplate:LaunchTemplate", f"{app}-lt")
         assert group["propertyDependencies"]["launchTemplate"] == [template["urn"]]
         assert inputs["launchTemplate"]["version"] == "1"  # latest_version, as text
+        assert inputs["launchTemplate"]["id"].startswith("lt-")
+        waits_for = {r["urn"] for r in plan.resources if r["name"].startswith(f"{app}-file-")}
+        waits_for |= {
+            named(plan, "aws:iam/rolePolicy:RolePolicy", f"{app}-{s}")["urn"] for s in ("policy", "session-manager")
+        }
+        waits_for |= {template["urn"], named(plan, "aws:iam/instanceProfile:InstanceProfile", f"{app}-profile")["urn"]}
+        assert waits_for <= set(group["dependencies"])
         tags = {t["key"]: (t["value"], t["propagateAtLaunch"]) for t in inputs["tags"]}
         assert tags["Name"] == (f"snowplow-svc-{app}", False) and tags["project"] == ("svc", False)
         assert ("team" in tags) == (app == "web")
@@ -175,6 +182,8 @@ def test_instances_reach_out_only_over_https_and_in_only_from_their_load_balance
     for app in APPS:
         group = named(plan, "aws:ec2/securityGroup:SecurityGroup", f"{app}-sg")
         assert (group["inputs"]["name"], group["inputs"]["vpcId"]) == (f"snowplow-svc-{app}", "vpc-0123")
+        assert group["inputs"]["description"] == f"Snowplow {app} instances"
+        assert group["inputs"]["tags"]["Name"] == f"snowplow-svc-{app}"
         (rule,) = [r for r in egress if r["name"].startswith(f"{app}-")]
         assert {k: v for k, v in rule["inputs"].items() if k not in ("tags", "securityGroupId")} == {
             "description": "HTTPS to AWS APIs, Docker Hub and enrichment assets",
@@ -206,6 +215,8 @@ def test_only_ec2_assumes_the_role_and_every_statement_allows(plan):
     for app in APPS:
         role = named(plan, "aws:iam/role:Role", f"{app}-role")
         assert role["inputs"]["name"] == f"snowplow-svc-{app}"
+        assert role["inputs"]["description"] == f"Snowplow {app} instances"
+        assert role["inputs"]["tags"]["Name"] == f"snowplow-svc-{app}"
         assert json.loads(role["inputs"]["assumeRolePolicy"]) == {
             "Version": "2012-10-17",
             "Statement": [
@@ -267,7 +278,11 @@ def test_config_files_are_kms_encrypted_under_their_content_digest(plan):
             for r in of_type(plan, "aws:s3/bucketObjectv2:BucketObjectv2")
             if r["inputs"]["metadata"]["snowplow-app"] == app
         ]
-        assert sorted(o["metadata"]["snowplow-file"] for o in objects) == ["app.hocon", "manifest.sha256"]
+        assert sorted(o["metadata"]["snowplow-file"] for o in objects) == [
+            "app.hocon",
+            "iglu/resolver.json",
+            "manifest.sha256",
+        ]
         for o in objects:
             assert (o["bucket"], o["serverSideEncryption"], o["kmsKeyId"], o["bucketKeyEnabled"]) == (
                 "snowplow-svc-config",
@@ -276,7 +291,18 @@ def test_config_files_are_kms_encrypted_under_their_content_digest(plan):
                 True,
             )
             assert o["key"].startswith(f"config/{app}/") and o["key"].endswith("/" + o["metadata"]["snowplow-file"])
-            assert o["contentType"] == "text/plain"
+            json_file = o["metadata"]["snowplow-file"].endswith(".json")
+            assert o["contentType"] == ("application/json" if json_file else "text/plain")
+            assert o["tags"] == {"project": "svc"}
+        contents = {o["metadata"]["snowplow-file"]: o["content"] for o in objects}
+        assert (contents["app.hocon"], contents["iglu/resolver.json"]) == ("a = 1\n", "{}")
+        assert named(plan, "aws:s3/bucketObjectv2:BucketObjectv2", f"{app}-file-iglu-resolver-json")
+        prefix = {o["key"].removesuffix("/" + o["metadata"]["snowplow-file"]) for o in objects}
+        (prefix,) = prefix
+        script = base64.b64decode(
+            named(plan, "aws:ec2/launchTemplate:LaunchTemplate", f"{app}-lt")["inputs"]["userData"]
+        )
+        assert f"CONFIG_SOURCE=s3://snowplow-svc-config/{prefix}/\n" in script.decode().replace("'", "")
 
 
 def test_launch_templates_boot_al2023_for_the_instance_on_an_encrypted_gp3_root(plan):
@@ -320,7 +346,7 @@ def test_every_resource_of_a_service_is_its_child_and_carries_its_name_tag(plan)
     for app in APPS:
         (component,) = [r for r in of_type(plan, "snowplow:pipeline:Ec2Service") if r["name"] == app]
         children = [r for r in plan.resources if r["name"].startswith(f"{app}-") and r["name"] != "web-tg"]
-        assert len(children) == (13 if app == "web" else 12), sorted(r["name"] for r in children)
+        assert len(children) == (14 if app == "web" else 13), sorted(r["name"] for r in children)
         for child in children:
             assert child["parent"] == component["urn"], child["name"]
         for kind in ("aws:iam/instanceProfile:InstanceProfile", "aws:cloudwatch/logGroup:LogGroup"):
