@@ -21,7 +21,7 @@ SCHEMA_ARGS := $(if $(SCHEMAS),--schemas $(SCHEMAS),) $(if $(URL),--url $(URL),)
 SMOKE_SOURCE := $(if $(OUTPUTS),--outputs $(OUTPUTS),--stack $(STACK))
 STACK_SOURCE := $(if $(CONFIG),--config $(CONFIG),--stack $(STACK))
 
-.PHONY: venv preview test lint clean smoke preflight publish-schemas lint-schemas bench diagram graphviz
+.PHONY: venv preview test lint clean smoke preflight publish-schemas lint-schemas bench diagram graphviz mutation
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
 	@echo "== setting up $(VENV) (first run: one to two minutes; each package is listed as it installs)"
@@ -83,8 +83,14 @@ bench: $(STAMP)
 	$(PY) -m bench.preview $(or $(REPEATS),5)
 	$(PY) -m bench.policy_pack $(or $(REPEATS),5)
 
+# Mutation score of one module or folder with mutmut (minutes on 2 cores; not part of `make test` or CI).
+# MODULE=components/apps/ec2_service.py or MODULE=policies; MUTATION_JOBS=n mutants at a time (default 1).
+mutation: $(STAMP)
+	@test -n "$(MODULE)" || { echo "usage: make mutation MODULE=<file.py or folder>, e.g. MODULE=policies/snowplow_iam.py" >&2; exit 2; }
+	$(PY) bench/mutation.py $(MODULE)
+
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
 clean:
-	rm -rf $(VENV) $(DBT_VENV) .pytest_cache
+	rm -rf $(VENV) $(DBT_VENV) .pytest_cache mutants

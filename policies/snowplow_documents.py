@@ -56,7 +56,7 @@ def _operator(name: str) -> str:
 
 
 def _value_restricts(key: str, value: Any) -> bool:
-    if not isinstance(value, str) or not value.strip("*? "):
+    if not isinstance(value, str) or not value.strip():
         return False
     if key in _ARN_KEYS:
         return arn_scope_problem(value) is None
@@ -94,9 +94,7 @@ def _resource_name(service: str, rest: str) -> str:
     if not match:
         return rest
     separator, remainder = match.groups()
-    if rest.startswith("log-group:"):
-        return remainder.split(":", 1)[0]
-    return remainder.split(separator, 1)[0] if separator == "/" else remainder.split(":", 1)[0]
+    return remainder.split(separator, 1)[0]
 
 
 def arn_scope_problem(resource: str) -> str | None:

@@ -15,7 +15,7 @@ REQUIRED_TAGS = ["project", "stack", "environment"]
 
 
 def check_required_tags(args, report, cfg):
-    if args.resource_type.startswith("pulumi:") or args.resource_type in cfg["exemptTypes"]:
+    if args.resource_type in cfg["exemptTypes"]:
         return
     has_tags_input = "tags" in args.props
     if (

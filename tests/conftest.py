@@ -9,6 +9,12 @@ sys.path.insert(0, str(ROOT))
 
 from offline.engine import StackFile, run_program  # noqa: E402
 from offline.mocks import SnowplowMocks  # noqa: E402
+from tests.mutation_testing import under_mutation_testing  # noqa: E402
+
+if under_mutation_testing():
+    from tests.pack_in_process import serve_the_pack_in_process
+
+    serve_the_pack_in_process()
 
 BASE = {
     "aws:region": "eu-west-1",

@@ -426,9 +426,13 @@ def real_findings(report: dict, policy: str) -> list:
 
 
 def assert_violates(pack, policy, resources, config=None, urn=None, contains=None):
+    """The rule reports a real violation on `urn` (by default the only resource given, when there is one)
+    whose message contains `contains`; returns the rule's findings."""
     report = run(pack, resources, config)
     found = real_findings(report, policy)
     assert found, f"expected a {policy} violation, got {[v['policy'] for v in report['violations']]}"
+    if urn is None and len(resources) == 1:
+        urn = resources[0]["urn"]
     if urn is not None:
         assert urn in {v["urn"] for v in found}, found
     if contains is not None:

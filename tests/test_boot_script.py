@@ -199,6 +199,17 @@ def test_good_fetch_starts_the_app_with_secrets_resolved_and_files_private(host)
     assert "boot complete" in run.logged_reason()
 
 
+def test_cloud_init_runs_it_with_bash_and_docker_is_installed_and_started_before_any_docker_command(host):
+    host.upload(FILES)
+    script = render_boot_script(spec())
+    assert script.startswith("#!/bin/bash\n")  # cloud-init runs user data by its shebang, not with `bash file`
+    run = host.run(script)
+    assert run.returncode == 0, run.stderr
+    sequence = [(c["cmd"], c["args"]) for c in run.calls if c["cmd"] in ("dnf", "systemctl", "docker")]
+    assert sequence[:2] == [("dnf", ["install", "-y", "docker"]), ("systemctl", ["enable", "--now", "docker"])]
+    assert [cmd for cmd, _ in sequence[2:]].count("docker") >= 2  # pull and run come after
+
+
 def test_empty_prefix_marks_the_instance_unhealthy_without_starting_the_app(host):
     run = host.run(render_boot_script(spec()))
     assert_failed_cleanly(run, f"no {MANIFEST_NAME} under {SOURCE} (empty or incomplete prefix)")

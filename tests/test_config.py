@@ -6,6 +6,8 @@ import pytest
 
 from offline import preview
 from stack_config import ConfigError, parse
+from stack_config.load import key_path
+from stack_config.regions import resolve_region
 from tests.conftest import BASE, write_stack
 
 GOOD = {"environment": "dev", "acceptLimitedUseLicense": True}
@@ -52,6 +54,29 @@ BAD_INPUTS = [
     ({"tags": {"project": "other"}}, "snowplow:tags", '"project"', "reserved keys"),
     ({"tags": {"aws:owner": "me"}}, "snowplow:tags", '"aws:owner"', "reserved prefix"),
     ({"tags": ["owner"]}, "snowplow:tags", '["owner"]', "valid dictionary"),
+    ({"network": {"create": {"cidr": "10.0.0.0/15"}}}, "snowplow:network.create.cidr", '"10.0.0.0/15"', "/16 and /22"),
+    ({"network": {"create": {"cidr": "10.0.0.0/23"}}}, "snowplow:network.create.cidr", '"10.0.0.0/23"', "/16 and /22"),
+    ({"network": {"create": {"cidr": "10.0.0.1/16"}}}, "snowplow:network.create.cidr", '"10.0.0.1/16"', "host bits"),
+    (
+        {"collector": {"ingressCidrs": ["203.0.113.5/24"]}},
+        "snowplow:collector.ingressCidrs[0]",
+        '"203.0.113.5/24"',
+        "must be a CIDR block such as 203.0.113.0/24 (203.0.113.5/24 has host bits set)",
+    ),
+    (
+        {"collector": {"ingressCidrs": ["2001:db8::/32", "2001:0db8::/32"]}},
+        "snowplow:collector.ingressCidrs",
+        '"2001:0db8::/32"',
+        "2001:0db8::/32 is listed twice (also as 2001:db8::/32); list each CIDR once",
+    ),
+    (
+        {"tags": {f"team{i}": "x" for i in range(8)}},
+        "snowplow:tags",
+        '"team0"',
+        "at most 7 tags: S3 objects accept 10 and the program sets project, stack and environment",
+    ),
+    ({"tags": {"Name": "x"}}, "snowplow:tags", '"Name"', "reserved keys: project, stack, environment, Name"),
+    ({"tags": {"snowplow:app": "x"}}, "snowplow:tags", '"snowplow:app"', "uses a reserved prefix (aws: and snowplow:)"),
 ]
 
 
@@ -63,6 +88,16 @@ def test_bad_value_is_rejected_naming_key_value_and_rule(overrides, key, shown, 
     assert line is not None, str(caught.value)
     assert allowed in line
     assert shown in line.replace("'", '"')
+
+
+@pytest.mark.parametrize("cidr", ["10.0.0.0/16", "10.0.0.0/22"])
+def test_the_vpc_prefix_bounds_are_accepted(cidr):
+    parse({**GOOD, "network": {"create": {"cidr": cidr}}}, "eu-west-1", "snowplow", "test")
+
+
+def test_seven_user_tags_of_one_character_keys_are_accepted():
+    tags = {key: "x" for key in "abcdefg"}
+    assert parse({**GOOD, "tags": tags}, "eu-west-1", "snowplow", "test").config.tags == tags
 
 
 def test_prod_without_one_nat_per_az_is_rejected():
@@ -186,3 +221,38 @@ def test_long_but_valid_stack_names_keep_load_balancer_names_within_32_character
         assert len(resource["inputs"]["name"]) <= 32, resource["inputs"]["name"]
     buckets = [r["inputs"]["bucket"] for r in of_type(run, "aws:s3/bucket:Bucket")]
     assert buckets and all(len(b) <= 63 for b in buckets)
+
+
+@pytest.mark.parametrize(
+    "cidr,azs,public,private",
+    [
+        (
+            "10.40.0.0/16",
+            3,
+            ["10.40.0.0/19", "10.40.32.0/19", "10.40.64.0/19"],
+            ["10.40.96.0/19", "10.40.128.0/19", "10.40.160.0/19"],
+        ),
+        ("10.40.0.0/22", 2, ["10.40.0.0/24", "10.40.1.0/24"], ["10.40.2.0/24", "10.40.3.0/24"]),
+    ],
+)
+def test_a_created_vpc_is_split_into_equal_public_then_private_subnets(cidr, azs, public, private):
+    network = parse({**GOOD, "network": {"create": {"cidr": cidr, "azs": azs}}}, "eu-west-1", "snowplow", "t")
+    assert network.config.network.create.subnet_cidrs() == (public, private)
+
+
+def test_the_region_comes_from_aws_region_else_the_providers_environment_variables_in_order():
+    both = {"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-east-1"}
+    assert resolve_region("eu-central-1", both) == ("eu-central-1", "aws:region")
+    assert resolve_region(None, both) == ("eu-west-1", "AWS_REGION")
+    assert resolve_region(None, {"AWS_DEFAULT_REGION": "us-east-1"}) == ("us-east-1", "AWS_DEFAULT_REGION")
+    assert resolve_region(None, {}) == (None, "aws:region")
+
+
+def test_key_paths_are_written_as_pulumi_config_set_path_takes_them():
+    assert key_path("snowplow", ()) == "snowplow"
+    assert key_path("snowplow", ("collector", "ingressCidrs", 0)) == "snowplow:collector.ingressCidrs[0]"
+    assert key_path("snowplow", ("tags", "a" * 64)) == "snowplow:tags." + "a" * 64
+    assert key_path("snowplow", ("tags", "a" * 65)) == 'snowplow:tags["' + "a" * 64 + '..."]'
+    assert key_path("snowplow", ("tags", "cost center")) == 'snowplow:tags["cost center"]'
+    assert key_path("snowplow", ("tags", 'say "hi"')) == r'snowplow:tags["say \"hi\""]'
+    assert key_path("snowplow", ("x y",)) == 'snowplow:["x y"]'

@@ -7,7 +7,7 @@ import pytest
 
 from offline import preview as preview_cli
 from offline.engine import CapturingMonitor, StackFile, run_program
-from stack_config import ConfigError, parse
+from stack_config import ConfigError, check_secret_arns, parse
 from stack_config.load import secret_namespace_keys
 from tests.conftest import BASE, of_type, write_stack
 
@@ -288,8 +288,16 @@ def test_a_secret_key_set_without_path_is_fixed_with_secret_and_not_echoed():
 
 def test_an_unknown_dotted_key_lists_the_keys_and_mentions_path():
     (line,) = rejected({"colector.size": {}})
-    assert line.startswith("snowplow:colector.size: unknown key (value {}); allowed keys here: environment")
-    assert "pulumi config set --path" in line
+    assert line.startswith("snowplow:colector.size: unknown key (value {}); allowed keys here: environment, ")
+    assert line.endswith(", destinations, secrets (nested keys are set with `pulumi config set --path`)")
+
+
+def test_a_text_value_set_without_path_is_quoted_for_the_shell_in_the_fix():
+    (line,) = rejected({"collector.cookie.name": "my cookie"})
+    assert line.endswith(
+        "Fix: pulumi config rm snowplow:collector.cookie.name && "
+        "pulumi config set --path snowplow:collector.cookie.name 'my cookie' (got \"my cookie\")"
+    )
 
 
 # --- --secret values stay secret through the program -------------------------------------------
@@ -426,3 +434,60 @@ def test_an_undecryptable_leaf_that_fails_its_check_says_why(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "snowplow:iglu.registries[0].uri:" in err and "the offline preview cannot decrypt it" in err
     assert "(got [secret])" in err
+
+
+# --- the same account, region and key rules, checked on parsed config alone (no program run) -----------------
+
+
+def secret_problems(raw: dict) -> list[str]:
+    try:
+        check_secret_arns(parse({**GOOD, **raw}, "eu-west-1", "snowplow", "t"), ACCOUNT)
+    except ConfigError as err:
+        return err.problems
+    return []
+
+
+CURRENCY_KEY = "snowplow:enrich.enrichments.currency_conversion_config.apiKeySecretArn"
+
+
+def test_secrets_of_the_stacks_account_and_region_need_no_allowlist_or_key():
+    assert secret_problems({"enrich": currency(arn("fx"))}) == []
+    assert secret_problems({"enrich": currency(arn("fx")), "secrets": {"kmsKeyArns": [kms_key()]}}) == []
+
+
+@pytest.mark.parametrize(
+    "secret,reason",
+    [
+        (arn("fx", account=OTHER_ACCOUNT), f"its account is not the stack's account {ACCOUNT}"),
+        (arn("fx", region="us-east-1"), "its region is not the stack's region eu-west-1"),
+    ],
+)
+def test_a_foreign_secret_needs_the_allowlist_and_its_value_stays_masked(secret, reason):
+    (line,) = secret_problems({"enrich": currency(secret)})
+    assert line == (
+        f"{CURRENCY_KEY}: must name a secret in the stack's own account and region, or one listed in "
+        f"snowplow:secrets.allowedArns; {reason} (got [secret])"
+    )
+
+
+def test_an_allowlisted_secret_of_another_account_needs_that_accounts_key_listed():
+    shared = arn("fx", account=OTHER_ACCOUNT, region="us-east-1")
+    (line,) = secret_problems({"enrich": currency(shared), "secrets": {"allowedArns": [shared]}})
+    assert line == (
+        f"{CURRENCY_KEY}: a secret of account {OTHER_ACCOUNT} is read across accounts, which Secrets Manager allows "
+        "only when a customer-managed key of that account encrypts it and the reader may decrypt with it: list that "
+        f"key (arn:aws:kms:us-east-1:{OTHER_ACCOUNT}:key/<id>) in snowplow:secrets.kmsKeyArns (got [secret])"
+    )
+    keyed = {"allowedArns": [shared], "kmsKeyArns": [kms_key("us-east-1", OTHER_ACCOUNT)]}
+    assert secret_problems({"enrich": currency(shared), "secrets": keyed}) == []
+    same_account = arn("fx", region="us-east-1")  # another region of the stack's own account: no key needed
+    assert secret_problems({"enrich": currency(same_account), "secrets": {"allowedArns": [same_account]}}) == []
+
+
+def test_a_listed_key_that_encrypts_no_referenced_secret_is_named_by_its_index():
+    secrets = {"kmsKeyArns": [kms_key(), kms_key("us-east-1")]}
+    (line,) = secret_problems({"enrich": currency(arn("fx")), "secrets": secrets})
+    assert line == (
+        f"snowplow:secrets.kmsKeyArns[1]: no *SecretArn key names a secret in its account and region ({ACCOUNT}, "
+        "us-east-1), so no instance would decrypt with it: remove it (got [secret])"
+    )

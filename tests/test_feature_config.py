@@ -159,3 +159,60 @@ def test_the_iglu_server_cannot_share_the_collectors_domain_naming_both_keys():
 def test_a_cidr_listed_twice_is_rejected_before_aws_refuses_the_duplicate_rule(raw, key):
     [line] = problems({**DEV, **raw})
     assert line.startswith(f"snowplow:{key}.ingressCidrs: ") and "listed twice" in line
+
+
+def test_app_sizes_lists_each_app_the_stack_runs_with_the_key_that_sizes_it():
+    """The program builds, and preflight checks the instance type of, exactly these apps."""
+    plain = config(DEV)
+    assert [(app, key) for app, key, _ in plain.app_sizes()] == [
+        ("collector", "collector"),
+        ("enrich", "enrich"),
+        ("loader-enriched", "loaders.enriched"),
+        ("loader-bad", "loaders.bad"),
+    ]
+    full = config({**DEV, "iglu": {"server": {"enabled": True}}, "destinations": {"postgres": {"enabled": True}}})
+    sizes = {app: (key, size) for app, key, size in full.app_sizes()}
+    assert list(sizes) == ["collector", "enrich", "loader-enriched", "loader-bad", "iglu-server", "postgres-loader"]
+    assert sizes["iglu-server"] == ("iglu.server", full.iglu.server.size)
+    assert sizes["postgres-loader"] == ("destinations.postgres", full.destinations.postgres.size)
+    assert sizes["collector"][1] is full.collector.size and sizes["loader-bad"][1] is full.loaders.bad.size
+    assert sizes["enrich"][1] is full.enrich.size and sizes["loader-enriched"][1] is full.loaders.enriched.size
+
+
+@pytest.mark.parametrize(
+    "key,stream,settings",
+    [
+        ("enrich", "raw", {"enrich": {"size": {"maxSize": 3}}}),
+        ("loaders.enriched", "enriched", {"loaders": {"enriched": {"size": {"maxSize": 3}}}}),
+        ("loaders.bad", "bad1", {"loaders": {"bad": {"size": {"maxSize": 3}}}}),
+    ],
+)
+def test_a_kinesis_consumer_never_outnumbers_its_input_shards(key, stream, settings):
+    streams = {"mode": "PROVISIONED", "shards": {"raw": 2, "enriched": 2, "bad1": 2}}
+    assert problems({**DEV, "streams": streams, **settings}) == [
+        f"snowplow:{key}.size.maxSize: 3 exceeds streams.shards.{stream} (2); a Kinesis consumer never uses more "
+        "instances than its input stream has shards: raise the shards or lower maxSize"
+    ]
+    on_demand = config({**DEV, "streams": {"mode": "ON_DEMAND"}, **settings})
+    assert on_demand.streams.mode == "ON_DEMAND"
+
+
+def test_own_server_rules_name_the_keys_in_full():
+    own = {"name": "Iglu Server (this stack)", "uri": "https://iglu.example.com:443/iglu/api"}
+    assert problems({**PROD, "iglu": {"server": IGLU_TLS, "registries": [own]}}) == [
+        "snowplow:iglu.registries[0].uri: https://iglu.example.com:443/iglu/api is this stack's own Iglu Server "
+        "(snowplow:iglu.server.domain); remove the entry: every resolver already reads it with a read key",
+        "snowplow:iglu.registries[0].name: 'Iglu Server (this stack)' names the stack's own Iglu Server "
+        "(snowplow:iglu.server.enabled); choose another name",
+    ]
+    raw = {**DEV, "network": {"existing": EXISTING}, "iglu": {"server": {"enabled": True}}}
+    assert problems(raw) == [
+        "snowplow:iglu.server.ingressCidrs: with snowplow:network.existing the stack cannot know the public IPs "
+        "through which enrich and the loaders reach the Iglu Server: list your NAT gateways' IPs (/32) and your "
+        "operators' CIDRs (got [])"
+    ]
+    shared = {**PROD, "collector": {"domain": "iglu.example.com", "hostedZoneId": "Z0123456789EXAMPLE"}}
+    assert problems({**shared, "iglu": {"server": IGLU_TLS}}) == [
+        "snowplow:iglu.server.domain: iglu.example.com is also snowplow:collector.domain; each load balancer needs "
+        "its own name (certificate and alias record): choose another, e.g. iglu.<your domain>"
+    ]

@@ -138,7 +138,11 @@ TAGS_RULE = "aws-resource-require-tags"
 
 def test_missing_tags_on_taggable_type_violates(pack):
     sg = resource(SG, "app-sg", {"description": "x"})
-    assert_violates(pack, TAGS_RULE, [sg], contains="['project', 'stack', 'environment']")
+    (found,) = assert_violates(pack, TAGS_RULE, [sg])
+    assert found["message"].splitlines()[-1] == (
+        f"'app-sg' ({SG}) lacks required tags ['project', 'stack', 'environment']; add them to `tags` "
+        "(the program's tags_for()/stack tags) or to the provider's default_tags."
+    )
 
 
 def test_partial_tags_violate(pack):
@@ -151,8 +155,10 @@ def test_complete_tags_pass(pack):
 
 
 def test_unknown_type_with_tags_input_is_checked(pack):
-    alarm = resource("aws:cloudwatch/metricAlarm:MetricAlarm", "cpu-high", {"tags": {"project": "snowplow"}})
-    assert_violates(pack, TAGS_RULE, [alarm], contains="['stack', 'environment']")
+    """A type newer than the pack's list of taggable types is still checked once it has a `tags` input."""
+    future = resource("aws:future/thing:Thing", "thing", {"tags": {"project": "snowplow"}})
+    assert_violates(pack, TAGS_RULE, [future], contains="['stack', 'environment']")
+    assert_passes(pack, TAGS_RULE, [resource("aws:future/thing:Thing", "untagged", {"name": "x"})])
 
 
 def test_untaggable_type_without_tags_is_ignored(pack):

@@ -327,7 +327,8 @@ CASES = {
 def test_rule_flags_violating_resource(pack, policy):
     violating, _ = CASES[policy]
     found = assert_violates(pack, policy, [violating], urn=violating["urn"])
-    assert f"'{violating['name']}'" in found[0]["message"] or violating["inputs"].get("name", "") in found[0]["message"]
+    named = violating["inputs"].get("name") or violating["name"]  # the physical name when it has one
+    assert f"'{named}'" in found[0]["message"].splitlines()[-1], found[0]["message"]
 
 
 @pytest.mark.parametrize("policy", sorted(CASES))

@@ -422,6 +422,8 @@ UNRESTRICTING_CONDITIONS = [
     {"StringNotEquals": {"aws:PrincipalAccount": "111122223333"}},
     {"ForAllValues:StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}},
     {"IpAddress": {"aws:SourceIp": "0.0.0.0/0"}},
+    {"StringEquals": {"aws:SourceAccount": " "}},
+    {"StringEquals": {"aws:SourceOrgPaths": "r-ab12/ou-ab12-11111111/"}},  # a path that names no organisation
 ]
 
 
@@ -447,6 +449,12 @@ RESTRICTING_CONDITIONS = [
     {"StringEquals": {"kms:CallerAccount": "123456789012", "kms:ViaService": "s3.eu-west-1.amazonaws.com"}},
     {"StringEquals": {"aws:SourceVpce": "vpce-0a1b2c3d4e5f67890"}},
     {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": "o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*"}},
+    {"StringLike": {"aws:SourceOrgPaths": "o-a1b2c3d4e5/r-ab12/"}},
+    # a block that restricts nothing does not hide the one after it that does
+    {
+        "StringNotEquals": {"aws:PrincipalAccount": "111122223333"},
+        "StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"},
+    },
 ]
 
 

@@ -61,12 +61,11 @@ def describe_instance_type(key: str, instance_type: str) -> InstanceFacts:
 
 @dataclass(frozen=True)
 class Ingress:
-    """Who may reach the app's port: another security group or a CIDR."""
+    """Who may reach the app's port: another security group (its load balancer's)."""
 
     description: str
     port: int
-    source_security_group_id: pulumi.Input[str] | None = None
-    cidr: str | None = None
+    source_security_group_id: pulumi.Input[str]
 
 
 @dataclass(frozen=True)
@@ -130,12 +129,6 @@ class ConfigUpload:
     source: pulumi.Output[str]  # s3://bucket/config/<app>/<digest>/
     manifest_sha256: pulumi.Output[str]
     objects: list[aws.s3.BucketObjectv2]
-
-
-def cidr_source(cidr: str) -> dict[str, str | None]:
-    """`cidr_ipv4`/`cidr_ipv6` arguments of a security group rule for one CIDR block."""
-    v6 = ":" in cidr
-    return {"cidr_ipv4": None if v6 else cidr, "cidr_ipv6": cidr if v6 else None}
 
 
 def ami_name_pattern(architecture: str) -> str:
@@ -363,7 +356,6 @@ class Ec2Service(pulumi.ComponentResource):
                 from_port=rule.port,
                 to_port=rule.port,
                 referenced_security_group_id=rule.source_security_group_id,
-                cidr_ipv4=rule.cidr,
                 tags=ctx.tags_for(f"{physical}-ingress-{i}"),
                 opts=self._child,
             )

@@ -1,0 +1,191 @@
+"""Mutation score of one module (or folder) with mutmut: `make mutation MODULE=components/apps/ec2_service.py`.
+
+mutmut (settings in pyproject.toml) copies the code to mutants/, runs the module's tests (TEST_MAP below) once
+to learn which test reaches which function, then runs each mutant of the module against only the tests that
+reach it, failing fast. The map keeps the whole-stack integration tests (a program run each) out of modules
+that have focused tests, so a module takes minutes on 2 cores. Equivalent mutants (no test could tell them from
+the original) are listed with the reason in bench/mutation_equivalents.txt and left out of the score.
+
+Run: .venv/bin/python bench/mutation.py [--report] PATH...   (PATH: a .py file or a folder under the sources)
+"""
+
+import argparse
+import json
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+
+from mutmut import configuration
+from mutmut.__main__ import _run
+from mutmut.stats import status_by_exit_code
+
+ROOT = Path(__file__).resolve().parent.parent
+EQUIVALENTS = ROOT / "bench" / "mutation_equivalents.txt"
+KILLED = {"killed", "timeout", "caught by type check"}
+CONFIG_TESTS = ["test_config.py", "test_config_strict.py", "test_config_secrets.py", "test_feature_config.py"]
+# Source path (longest prefix wins) -> the test files (or test ids) that judge it; paths not listed use every
+# test. Files that do not exist yet are skipped, so a "before" score can be taken without the new tests.
+TEST_MAP = {
+    "policies": [
+        *sorted(p.name for p in (ROOT / "tests").glob("test_policies_*.py")),
+        # 15-30 s each under mutmut (every rule under every single unknown value): they guard against crashes,
+        # the rule tests judge the verdicts; left out of mutation runs for time
+        "--deselect=tests/test_policies_unknowns.py::test_no_resource_rule_crashes_on_any_unknown",
+        "--deselect=tests/test_policies_unknowns.py::test_no_stack_rule_crashes_on_any_unknown",
+    ],
+    "stack_config": [
+        *CONFIG_TESTS,
+        "test_enrichments.py",
+        # tests that run the whole program, or every key with hostile text (seconds each, minutes per surviving
+        # mutant), are left out
+        "--deselect=tests/test_config_strict.py::test_control_characters_overlong_text_and_resolver_references",
+        "--deselect=tests/test_config.py::test_preview_exits_1_with_message_and_writes_no_plan",
+        "--deselect=tests/test_config.py::test_config_error_happens_before_any_resource_is_registered",
+        "--deselect=tests/test_config.py::test_structured_values_round_trip_through_engine_strings",
+        "--deselect=tests/test_config.py::test_long_but_valid_stack_names_keep_load_balancer_names_within_32_characters",
+        "--deselect=tests/test_config_secrets.py::test_a_foreign_secret_is_rejected_before_any_resource_exists",
+        "--deselect=tests/test_config_secrets.py::test_an_allowlisted_foreign_secret_is_accepted_and_granted_with_the_key_that_encrypts_it",
+        "--deselect=tests/test_config_secrets.py::test_a_customer_managed_key_of_the_stacks_own_account_may_be_listed_too",
+        "--deselect=tests/test_config_secrets.py::test_a_secret_read_across_accounts_without_its_key_is_rejected_naming_both_keys",
+        "--deselect=tests/test_config_secrets.py::test_a_listed_key_must_be_an_exact_key_arn_that_encrypts_a_referenced_secret",
+        "--deselect=tests/test_config_secrets.py::test_a_nested_secure_leaf_previews_offline_and_makes_what_it_renders_secret",
+        "--deselect=tests/test_config_secrets.py::test_a_whole_key_set_with_secret_previews_offline_with_its_defaults_and_a_warning",
+        "--deselect=tests/test_config_secrets.py::test_a_secret_key_as_the_cli_passes_it_keeps_every_rendered_value_secret",
+        "--deselect=tests/test_config_secrets.py::test_a_secret_iglu_key_stays_secret_in_the_iglu_server_and_postgres_loader_too",
+        "--deselect=tests/test_config_secrets.py::test_secure_values_of_keys_that_cannot_be_secret_stop_the_preview",
+        "--deselect=tests/test_config_secrets.py::test_an_undecryptable_leaf_that_fails_its_check_says_why",
+        "--deselect=tests/test_config_strict.py::test_without_aws_region_the_provider_environment_variable_is_used",
+        "--deselect=tests/test_config_strict.py::test_hostile_text_is_rejected_or_lands_only_as_json_strings",
+    ],
+    "components/apps/collector_config.py": ["test_collector_config.py", "test_config_strict.py"],
+    "components/apps/ec2_service.py": [
+        "test_ec2_service.py",
+        # the boot-wiring tests on a small program (the others plan whole stacks: minutes per surviving mutant)
+        "test_boot_wiring.py::test_hooks_reach_the_boot_script",
+        "test_boot_wiring.py::test_secret_arns_given_as_outputs_are_granted_exactly",
+        "test_boot_wiring.py::test_secret_file_content_stays_secret_through_manifest_and_user_data",
+    ],
+}
+
+
+def tests_for(paths: list[str]) -> list[str] | None:
+    """The mapped test files of all `paths`, or None (every test) when one of them has no entry."""
+    files: set[str] = set()
+    for path in paths:
+        keys = [k for k in TEST_MAP if path.strip("/") == k or path.startswith(k.rstrip("/") + "/")]
+        if not keys:
+            return None
+        files.update(TEST_MAP[max(keys, key=len)])
+    options = sorted(f for f in files if f.startswith("-"))
+    present = [f"tests/{f}" for f in sorted(files - set(options)) if (ROOT / "tests" / f.split("::")[0]).exists()]
+    return present + options
+
+
+def module_glob(path: str) -> str:
+    """mutmut's mutant-name pattern for a file or folder: components/apps/x.py -> components.apps.x.*"""
+    dotted = path.strip("/").removesuffix(".py").replace("/", ".")
+    return f"{dotted}.*"
+
+
+def equivalents() -> dict[str, str]:
+    """{mutant name: why it is equivalent} from EQUIVALENTS (`name  reason`, # comments)."""
+    listed = {}
+    for line in EQUIVALENTS.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, _, reason = line.partition(" ")
+            listed[name] = reason.strip()
+    return listed
+
+
+def results(path: str) -> dict[str, str]:
+    """{mutant name: status} for every mutant mutmut made in the file(s) under `path`."""
+    target = ROOT / "mutants" / path
+    metas = [Path(str(target) + ".meta")] if path.endswith(".py") else sorted(target.rglob("*.py.meta"))
+    statuses = {}
+    for meta in metas:
+        if meta.exists():
+            for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
+                statuses[name] = status_by_exit_code[code]
+    return statuses
+
+
+def keep_earlier_kills(path: str, earlier: dict[str, str]) -> None:
+    """Mark killed again, in mutmut's results, each mutant an earlier run killed that this run did not re-run
+    (same mutant name: its function is unchanged). Only valid when tests were added, not weakened."""
+    target = ROOT / "mutants" / path
+    metas = [Path(str(target) + ".meta")] if path.endswith(".py") else sorted(target.rglob("*.py.meta"))
+    for meta in metas:
+        data = json.loads(meta.read_text())
+        codes = data["exit_code_by_key"]
+        for name, code in codes.items():
+            if code is None and earlier.get(name) in KILLED:
+                codes[name] = 1
+        meta.write_text(json.dumps(data))
+
+
+def score_line(path: str, statuses: dict[str, str], listed: dict[str, str]) -> tuple[str, list[str]]:
+    """One summary line and the names of the surviving (non-equivalent) mutants."""
+    set_apart = {n for n, s in statuses.items() if n in listed and s not in KILLED}
+    import_time = {n for n in set_apart if listed[n].startswith("import-time")}
+    equivalent = set_apart - import_time
+    counted = {n: s for n, s in statuses.items() if n not in set_apart}
+    tally = Counter(counted.values())
+    killed = sum(tally[s] for s in KILLED)
+    unchecked = tally["not checked"]
+    scored = len(counted) - unchecked
+    survivors = sorted(n for n, s in counted.items() if s not in KILLED and s != "not checked")
+    percent = f"{100 * killed / scored:.1f}%" if scored else "n/a"
+    line = (
+        f"{path}: {percent} killed ({killed} of {scored} non-equivalent mutants; {len(equivalent)} equivalent"
+        + (f", {len(import_time)} run at import (mutmut cannot judge them)" if import_time else "")
+        + "; "
+        f"{tally['survived']} survived, {tally['no tests']} reached by no test"
+        + (f", {unchecked} not checked yet" if unchecked else "")
+        + ")"
+    )
+    return line, survivors
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("paths", nargs="+", help="module file or folder, e.g. policies/snowplow_network.py")
+    parser.add_argument("--report", action="store_true", help="print the scores of the last run, run nothing")
+    parser.add_argument("--jobs", type=int, default=int(os.environ.get("MUTATION_JOBS", "1")))
+    parser.add_argument(
+        "--survivors",
+        action="store_true",
+        help="re-run only the mutants the last run did not kill (after adding tests); earlier kills are kept",
+    )
+    args = parser.parse_args()
+    os.chdir(ROOT)
+    if not args.report:
+        selected = tests_for(args.paths)
+        if selected:
+            configuration.config().pytest_add_cli_args_test_selection = selected
+        names = [module_glob(p) for p in args.paths]
+        before = {p: results(p) for p in args.paths}
+        if args.survivors:
+            listed = equivalents()
+            names = [n for p in args.paths for n in score_line(p, before[p], listed)[1]]
+            if not names:
+                print("no survivors to re-run")
+        print(f"mutmut run {len(names)} name(s) of {' '.join(args.paths)} against {selected or 'every test'}")
+        if names:
+            _run(names, args.jobs)
+        if args.survivors:  # mutmut forgets earlier kills when tests change; added tests cannot revive a mutant
+            for path in args.paths:
+                keep_earlier_kills(path, before[path])
+    listed = equivalents()
+    print()
+    for path in args.paths:
+        line, survivors = score_line(path, results(path), listed)
+        print(line)
+        for name in survivors:
+            print(f"    survived: {name}   (see: .venv/bin/mutmut show {name})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
