@@ -289,7 +289,9 @@ def test_a_secret_key_set_without_path_is_fixed_with_secret_and_not_echoed():
 def test_an_unknown_dotted_key_lists_the_keys_and_mentions_path():
     (line,) = rejected({"colector.size": {}})
     assert line.startswith("snowplow:colector.size: unknown key (value {}); allowed keys here: environment, ")
-    assert line.endswith(", destinations, secrets (nested keys are set with `pulumi config set --path`)")
+    assert line.endswith(
+        ", secrets, observability, analysis, modeling (nested keys are set with `pulumi config set --path`)"
+    )
 
 
 def test_a_text_value_set_without_path_is_quoted_for_the_shell_in_the_fix():

@@ -243,8 +243,8 @@ def test_monthly_budget(pack):
     # 10 shards at 24 h retention and 1,000 records/s of 3 KB: 10 x 0.015 x 730 + 2,628 M PUT units x 0.014 = $146.29
     stream = peak_stream(10, 1_000, 3_000_000, retentionPeriod=24)
     over = {BUDGET: {"enforcementLevel": "mandatory", "monthlyBudgetUsd": 100, "region": "us-east-1"}}
-    found = assert_violates(pack, BUDGET, [stream], config=over, contains="$146.29 a month")
+    found = assert_violates(pack, BUDGET, [stream], config=over, urn="", contains="$146.29 a month")  # the stack
     assert found[0]["enforcementLevel"] == "mandatory"
     assert_passes(pack, BUDGET, [stream], config={BUDGET: {"monthlyBudgetUsd": 150, "region": "us-east-1"}})
     per_event = {BUDGET: {"monthlyBudgetUsd": 1_000, "maxUsdPerMillionEvents": 0.05}}
-    assert_violates(pack, BUDGET, [stream], config=per_event, contains="per million events")
+    assert_violates(pack, BUDGET, [stream], config=per_event, urn="", contains="per million events")
