@@ -141,7 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     from stack_config import ConfigError
 
     policy_config = policy_config_for(stack_file, args.policy_config)
-    with PolicyPackProcess(stack=stack_file.stack, project=project_name()) as pack:
+    # Not `with PolicyPackProcess(...)`: entering starts the pack and waits for it, which is the wait to avoid.
+    pack = PolicyPackProcess(stack=stack_file.stack, project=project_name())
+    try:
         analyze = None
         if not args.no_policy:
             pack.warm_up(policy_config)  # the pack starts on the other core while the program runs
@@ -152,12 +154,9 @@ def main(argv: list[str] | None = None) -> int:
         except ConfigError as err:
             print(f"error: {path.name}: {err}", file=sys.stderr)
             return EXIT_CONFIG
-        finally:
-            if analyze is None:
-                pack.kill()
-        code = report(run, stack_file, args, pack, policy_config, started)
-        pack.kill()  # nothing more to ask it; a graceful stop costs ~0.1 s
-        return code
+        return report(run, stack_file, args, pack, policy_config, started)
+    finally:
+        pack.kill()  # nothing more to ask it (a graceful stop costs ~0.1 s); a no-op when it never started
 
 
 @contextlib.contextmanager
