@@ -462,6 +462,10 @@ def test_secrets_of_the_stacks_account_and_region_need_no_allowlist_or_key():
     [
         (arn("fx", account=OTHER_ACCOUNT), f"its account is not the stack's account {ACCOUNT}"),
         (arn("fx", region="us-east-1"), "its region is not the stack's region eu-west-1"),
+        (
+            arn("fx", region="us-east-1", account=OTHER_ACCOUNT),
+            f"its region is not the stack's region eu-west-1 and its account is not the stack's account {ACCOUNT}",
+        ),
     ],
 )
 def test_a_foreign_secret_needs_the_allowlist_and_its_value_stays_masked(secret, reason):
