@@ -2,6 +2,7 @@
 region unless allowlisted, never echoed in errors, and `--secret` values stay secret through the program."""
 
 import json
+from datetime import date
 
 import pytest
 
@@ -9,6 +10,7 @@ from offline import preview as preview_cli
 from offline.engine import CapturingMonitor, StackFile, run_program
 from stack_config import ConfigError, check_secret_arns, parse
 from stack_config.load import secret_namespace_keys
+from stack_config.secrecy import UNDECRYPTED, Secrecy
 from tests.conftest import BASE, of_type, write_stack
 
 GOOD = {"environment": "dev", "acceptLimitedUseLicense": True}
@@ -497,3 +499,25 @@ def test_a_listed_key_that_encrypts_no_referenced_secret_is_named_by_its_index()
         f"snowplow:secrets.kmsKeyArns[1]: no *SecretArn key names a secret in its account and region ({ACCOUNT}, "
         "us-east-1), so no instance would decrypt with it: remove it (got [secret])"
     )
+
+
+# --- what an error message may show of a value (Secrecy) --------------------------------------------------------
+
+
+def test_a_shown_value_masks_secret_like_keys_and_undecryptable_leaves_and_keeps_the_rest_readable():
+    shown = Secrecy().show({"user": "loader", "password": "hunter22", "host": UNDECRYPTED}, ("destinations",))
+    assert shown == '{"user": "loader", "password": "[secret]", "host": "[secret]"}'
+    assert Secrecy().show("café", ("tags", "owner")) == '"café"'  # as typed, not as a \\u escape
+    assert Secrecy().show({"at": date(2026, 1, 1)}, ("x",)) == '{"at": "2026-01-01"}'
+
+
+def test_a_shown_value_is_cut_after_200_characters_and_says_how_long_it_was():
+    exactly = "a" * 198  # 200 characters with its quotes
+    assert Secrecy().show(exactly, ("x",)) == f'"{exactly}"'
+    longer = exactly + "b"
+    assert Secrecy().show(longer, ("x",)) == f'"{longer}'[:200] + "... (201 characters)"
+
+
+def test_text_of_a_secret_key_is_scrubbed_from_messages_at_any_depth():
+    secrecy = Secrecy(frozenset({"enrich"}), {"enrich": {"hosts": ["db.internal.example"]}})
+    assert secrecy.scrub("snowplow:x: cannot reach db.internal.example") == "snowplow:x: cannot reach [secret]"
