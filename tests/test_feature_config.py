@@ -258,3 +258,20 @@ def test_app_sizes_of_the_full_stack_name_every_destination_with_its_own_size():
     without_bad["destinations"]["opensearch"] = {**raw["destinations"]["opensearch"], "badRows": {"enabled": False}}
     lean = StackConfig.model_validate(without_bad, context={"environment": raw["environment"]})
     assert "elasticsearch-loader-bad" not in [app for app, _, _ in lean.app_sizes()]
+
+
+def test_the_postgres_loader_needs_the_iglu_server_and_no_more_instances_than_enriched_shards():
+    assert problems({**DEV, "destinations": {"postgres": {"enabled": True}}}) == [
+        "snowplow:destinations.postgres.enabled: the Postgres loader looks up every schema in an Iglu Server (0.6+), "
+        "never in Iglu Central or a static registry: set snowplow:iglu.server.enabled: true (got false)"
+    ]
+    with_server = {**DEV, "iglu": {"server": {"enabled": True}}}
+    streams = {"mode": "PROVISIONED", "shards": {"enriched": 2}}
+    def postgres(max_size: int) -> dict:
+        return {"destinations": {"postgres": {"enabled": True, "size": {"minSize": 1, "maxSize": max_size}}}}
+
+    assert problems({**with_server, "streams": streams, **postgres(3)}) == [
+        "snowplow:destinations.postgres.size.maxSize: 3 exceeds snowplow:streams.shards.enriched (2); a Kinesis "
+        "consumer never uses more instances than its input stream has shards: raise the shards or lower maxSize"
+    ]
+    assert config({**with_server, "streams": streams, **postgres(2)}).destinations.postgres.size.max_size == 2
