@@ -1,15 +1,17 @@
 """Secrets stay where they belong: references only by ARN in *SecretArn keys, to the stack's own account and
 region unless allowlisted, never echoed in errors, and `--secret` values stay secret through the program."""
 
+import contextvars
 import json
 from datetime import date
 
 import pytest
+from pulumi.runtime import config as runtime_config
 
 from offline import preview as preview_cli
 from offline.engine import CapturingMonitor, StackFile, run_program
 from stack_config import ConfigError, check_secret_arns, parse
-from stack_config.load import secret_namespace_keys
+from stack_config.load import raw_namespace, secret_namespace_keys
 from stack_config.secrecy import UNDECRYPTED, Secrecy
 from tests.conftest import BASE, of_type, write_stack
 
@@ -521,3 +523,19 @@ def test_a_shown_value_is_cut_after_200_characters_and_says_how_long_it_was():
 def test_text_of_a_secret_key_is_scrubbed_from_messages_at_any_depth():
     secrecy = Secrecy(frozenset({"enrich"}), {"enrich": {"hosts": ["db.internal.example"]}})
     assert secrecy.scrub("snowplow:x: cannot reach db.internal.example") == "snowplow:x: cannot reach [secret]"
+
+
+def test_the_namespace_is_read_from_the_sdk_store_and_the_cli_environment_alike(monkeypatch):
+    """Mocks and the automation API fill the SDK's store; the CLI's language host passes PULUMI_CONFIG."""
+    store = {"snowplow:environment": "dev", "snowplow:collector": '{"size": {"minSize": 2}}', "aws:region": "x"}
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"snowplow:tags": '{"owner": "data"}', "other:tags": "{}"}))
+    monkeypatch.delenv("PULUMI_CONFIG_SECRET_KEYS", raising=False)
+
+    def read():
+        runtime_config.set_all_config(store, ["snowplow:collector", "aws:region"])
+        return raw_namespace(), secret_namespace_keys()
+
+    raw, secret = contextvars.copy_context().run(read)
+    assert raw == {"collector": {"size": {"minSize": 2}}, "environment": "dev", "tags": {"owner": "data"}}
+    assert list(raw) == ["collector", "environment", "tags"]
+    assert secret == frozenset({"collector"})

@@ -267,6 +267,7 @@ def test_the_postgres_loader_needs_the_iglu_server_and_no_more_instances_than_en
     ]
     with_server = {**DEV, "iglu": {"server": {"enabled": True}}}
     streams = {"mode": "PROVISIONED", "shards": {"enriched": 2}}
+
     def postgres(max_size: int) -> dict:
         return {"destinations": {"postgres": {"enabled": True, "size": {"minSize": 1, "maxSize": max_size}}}}
 
