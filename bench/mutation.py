@@ -41,6 +41,8 @@ TEST_MAP = {
         "test_redshift_config.py",
         # the config checks of the destination and modeling tests (those that parse a config, no program run)
         "test_modeling.py::test_a_schedule_without_a_warehouse_is_an_error_naming_the_keys",
+        "test_modeling.py::test_a_schedule_problem_says_which_part_is_wrong",
+        "test_modeling.py::test_the_longest_gap_between_runs_is_known_for_rates_and_daily_crons_only",
         "test_modeling.py::test_schedule_expressions_are_checked",
         "test_modeling.py::test_fargate_size_and_timezone_are_checked",
         "test_modeling.py::test_the_named_warehouse_must_be_one_the_stack_loads",
