@@ -5,7 +5,7 @@ stack_config.capacity)."""
 import pytest
 
 from stack_config import ConfigError, parse
-from stack_config.capacity import cheaper_interface_endpoints, instance_throughput
+from stack_config.capacity import cheaper_interface_endpoints, instance_throughput, vcpus
 from stack_config.model import StackConfig
 
 
@@ -133,3 +133,22 @@ def test_interface_endpoint_only_where_cheaper_than_nat():
     assert cheaper_interface_endpoints(low, 2) == []
     override = config("dev", 100, network={"create": {"interfaceEndpoints": ["logs"]}})
     assert override.network.create.interface_endpoints == ["logs"]
+
+
+@pytest.mark.parametrize(
+    "instance_type,expected",
+    [
+        ("t3.nano", 2),
+        ("t3a.micro", 2),
+        ("t3a.small", 2),
+        ("t3.medium", 2),  # T-family medium: 2 vCPUs
+        ("m6g.medium", 1),  # other families' medium: 1
+        ("t3a.large", 2),
+        ("c6i.large", 2),
+        ("c6i.xlarge", 4),
+        ("t3.2xlarge", 8),
+        ("c6i.24xlarge", 96),
+    ],
+)
+def test_vcpus_follow_the_size_name(instance_type, expected):
+    assert vcpus(instance_type) == expected
