@@ -13,6 +13,7 @@ from offline.engine import CapturingMonitor, StackFile, run_program
 from stack_config import ConfigError, check_secret_arns, parse
 from stack_config.load import raw_namespace, secret_namespace_keys
 from stack_config.secrecy import UNDECRYPTED, Secrecy
+from stack_config.secrets import referenced_secrets
 from tests.conftest import BASE, of_type, write_stack
 
 GOOD = {"environment": "dev", "acceptLimitedUseLicense": True}
@@ -539,3 +540,15 @@ def test_the_namespace_is_read_from_the_sdk_store_and_the_cli_environment_alike(
     assert raw == {"collector": {"size": {"minSize": 2}}, "environment": "dev", "tags": {"owner": "data"}}
     assert list(raw) == ["collector", "environment", "tags"]
     assert secret == frozenset({"collector"})
+
+
+def test_preflight_gets_each_referenced_secret_once_with_every_key_that_names_it_sorted_by_arn():
+    registry = {"name": "acme", "uri": "https://iglu.example.com/api", "apiKeySecretArn": arn("iglu")}
+    raw = {"enrich": currency(arn("fx")), "iglu": {"registries": [registry, {**registry, "name": "acme-2"}]}}
+    config = parse({**GOOD, **raw}, "eu-west-1", "snowplow", "t").config
+    found = referenced_secrets(config)
+    assert found == {
+        arn("fx"): [CURRENCY_KEY],
+        arn("iglu"): ["snowplow:iglu.registries[0].apiKeySecretArn", "snowplow:iglu.registries[1].apiKeySecretArn"],
+    }
+    assert list(found) == [arn("fx"), arn("iglu")]
