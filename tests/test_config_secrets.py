@@ -544,11 +544,11 @@ def test_the_namespace_is_read_from_the_sdk_store_and_the_cli_environment_alike(
 
 def test_preflight_gets_each_referenced_secret_once_with_every_key_that_names_it_sorted_by_arn():
     registry = {"name": "acme", "uri": "https://iglu.example.com/api", "apiKeySecretArn": arn("iglu")}
-    raw = {"enrich": currency(arn("fx")), "iglu": {"registries": [registry, {**registry, "name": "acme-2"}]}}
+    raw = {"enrich": currency(arn("zz-fx")), "iglu": {"registries": [registry, {**registry, "name": "acme-2"}]}}
     config = parse({**GOOD, **raw}, "eu-west-1", "snowplow", "t").config
     found = referenced_secrets(config)
     assert found == {
-        arn("fx"): [CURRENCY_KEY],
+        arn("zz-fx"): [CURRENCY_KEY],
         arn("iglu"): ["snowplow:iglu.registries[0].apiKeySecretArn", "snowplow:iglu.registries[1].apiKeySecretArn"],
     }
-    assert list(found) == [arn("fx"), arn("iglu")]
+    assert list(found) == [arn("iglu"), arn("zz-fx")]  # the config names zz-fx first
