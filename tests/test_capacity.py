@@ -5,8 +5,9 @@ stack_config.capacity)."""
 import pytest
 
 from stack_config import ConfigError, parse
+from stack_config.apps import DEFAULT_CPU_TARGET
 from stack_config.capacity import cheaper_interface_endpoints, instance_throughput, vcpus
-from stack_config.model import StackConfig
+from stack_config.model import StackConfig, consumer_types
 
 
 def config(environment="prod", peak=None, **sections) -> StackConfig:
@@ -152,3 +153,22 @@ def test_interface_endpoint_only_where_cheaper_than_nat():
 )
 def test_vcpus_follow_the_size_name(instance_type, expected):
     assert vcpus(instance_type) == expected
+
+
+def test_consumer_types_read_the_raw_stack_with_defaults_and_only_valid_cpu_targets():
+    """The KCL consumers' instance types and CPU targets, read before validation to size their lease tables."""
+
+    def consumers(enrich_target, postgres_enabled):
+        raw = {
+            "enrich": {"size": {"instanceType": "c6i.large", "cpuTarget": enrich_target}},
+            "destinations": {"postgres": {"enabled": postgres_enabled, "size": {"cpuTarget": 90}}},
+        }
+        return consumer_types(raw, "dev")
+
+    found = consumers(20, True)
+    assert [app for app, _, _ in found] == ["enrich", "s3LoaderEnriched", "s3LoaderBad", "postgresLoader"]
+    assert found[0] == ("enrich", "c6i.large", 20) and found[3][2] == 90
+    assert [app for app, _, _ in consumers(20, "true")] == ["enrich", "s3LoaderEnriched", "s3LoaderBad"]
+    for outside in (19, 91, "50"):
+        assert consumers(outside, False)[0] == ("enrich", "c6i.large", DEFAULT_CPU_TARGET), outside
+    assert consumers(90, False)[0][2] == 90
