@@ -552,3 +552,22 @@ def test_preflight_gets_each_referenced_secret_once_with_every_key_that_names_it
         arn("iglu"): ["snowplow:iglu.registries[0].apiKeySecretArn", "snowplow:iglu.registries[1].apiKeySecretArn"],
     }
     assert list(found) == [arn("iglu"), arn("zz-fx")]  # the config names zz-fx first
+
+
+def test_scrub_masks_every_secret_text_in_each_spelling_a_message_may_quote_it_in():
+    raw = {
+        "tags": {"owner": "plain-text"},
+        "destinations": {"x": {"password": "hunter22", "tokens": ["tok-1234"], "apiSecret": {"inner-name": "deep-v"}}},
+    }
+    secrecy = Secrecy(frozenset(), raw)
+    assert secrecy.scrub("snowplow:k: plain-text hunter22 tok-1234 inner-name deep-v") == (
+        "snowplow:k: plain-text [secret] [secret] [secret] [secret]"
+    )
+    quoted = Secrecy(frozenset(), {"x": {"password": 'pa"ss\x01word'}})
+    as_json, as_repr = json.dumps('pa"ss\x01word')[1:-1], repr('pa"ss\x01word')[1:-1]
+    assert quoted.scrub(f"snowplow:k: {as_json} / {as_repr}") == "snowplow:k: [secret] / [secret]"
+    # longest first, so a secret holding another is masked whole; texts under 4 characters are left alone
+    nested = Secrecy(frozenset(), {"x": {"password": "abcdef", "token": "bcde", "salt": "xyz"}})
+    assert nested.scrub("snowplow:k: abcdef bcde xyz") == "snowplow:k: [secret] [secret] xyz"
+    assert Secrecy(frozenset(), {"x": {"password": "abcd"}}).scrub("snowplow:k: abcd") == "snowplow:k: [secret]"
+    assert Secrecy(frozenset({"enrich"})).scrub("snowplow:enrich: no raw values") == "snowplow:enrich: no raw values"
