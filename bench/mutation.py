@@ -67,6 +67,7 @@ TEST_MAP = {
         "test_opensearch.py::test_off_by_default_and_sized_per_environment",
         "test_opensearch.py::test_invalid_settings_name_their_key",
         "test_opensearch.py::test_more_loader_instances_than_shards_and_more_zones_than_subnets_are_rejected",
+        "test_opensearch.py::test_each_opensearch_loader_is_held_to_its_own_streams_shards_and_the_zones_to_the_subnets",
         "test_opensearch.py::test_indicative_is_refused_with_the_decision_and_without_echoing_the_value",
         # tests that run the whole program, or every key with hostile text (seconds each, minutes per surviving
         # mutant), are left out
