@@ -432,6 +432,11 @@ def test_the_passphrase_too_comes_from_one_place_only():
     (problem,) = problems(both, {"destinationSecrets"})
     assert problem.startswith("snowplow:destinations.snowflake.privateKeyPassphraseSecretArn: set either it or ")
     assert problem.endswith(", not both (got [secret])")
+    disabled = {"snowflake": {"privateKeyPassphraseSecretArn": KEY_ARN}}
+    assert problems({"destinations": disabled}) == [
+        "snowplow:destinations.snowflake.privateKeyPassphraseSecretArn: only used when "
+        "snowplow:destinations.snowflake.enabled is true: remove it or enable the destination (got [secret])"
+    ]
 
 
 def test_a_warehouse_loader_never_outnumbers_the_enriched_shards():
