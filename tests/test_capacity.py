@@ -172,3 +172,28 @@ def test_consumer_types_read_the_raw_stack_with_defaults_and_only_valid_cpu_targ
     for outside in (19, 91, "50"):
         assert consumers(outside, False)[0] == ("enrich", "c6i.large", DEFAULT_CPU_TARGET), outside
     assert consumers(90, False)[0][2] == 90
+
+
+def test_each_warning_names_the_key_the_traffic_and_the_fix_and_the_exact_need_passes():
+    traffic = "snowplow:traffic (peak 1,000 events/s x headroom 1.5, 1,000 bytes per raw event)"
+    notes = parse_prod(
+        traffic={"peakEventsPerSecond": 1_000},
+        streams={"shards": {"enriched": 2}},
+        collector={"size": {"instanceType": "c6i.large", "maxSize": 2}},
+        loaders={"enriched": {"leaseTable": {"billingMode": "PROVISIONED", "writeCapacity": 1}}},
+    ).notes
+    assert notes == (
+        f"snowplow:streams.shards.enriched: 2 shard(s) are fewer than the 5 that {traffic} needs (1 MiB/s and 1,000 "
+        "records/s per shard, one shard per consumer instance): writes will be throttled at the peak; raise it or "
+        "remove it to derive it",
+        f"snowplow:collector.size.maxSize: 2 x c6i.large carry about 1,200 events/s but {traffic} needs 3; raise "
+        "maxSize or choose a larger instanceType",
+        "snowplow:loaders.enriched.leaseTable.writeCapacity: 1 is below the 5 units a KCL lease table needs for 2 "
+        "shards: lease renewals will be throttled; raise it",
+    )
+    exactly_enough = parse_prod(
+        traffic={"peakEventsPerSecond": 1_000},
+        streams={"shards": {"enriched": 5}},
+        collector={"size": {"instanceType": "c6i.large", "maxSize": 3}},
+    )
+    assert exactly_enough.notes == ()

@@ -571,3 +571,15 @@ def test_scrub_masks_every_secret_text_in_each_spelling_a_message_may_quote_it_i
     assert nested.scrub("snowplow:k: abcdef bcde xyz") == "snowplow:k: [secret] [secret] xyz"
     assert Secrecy(frozenset(), {"x": {"password": "abcd"}}).scrub("snowplow:k: abcd") == "snowplow:k: [secret]"
     assert Secrecy(frozenset({"enrich"})).scrub("snowplow:enrich: no raw values") == "snowplow:enrich: no raw values"
+
+
+def test_every_key_that_cannot_be_secret_is_named_with_the_keys_that_can():
+    raw = {**GOOD, "tags": {"owner": "x"}, "network": {"create": {"azs": 2}}}
+    with pytest.raises(ConfigError) as caught:
+        parse(raw, "eu-west-1", "snowplow", "t", secret_keys=frozenset({"tags", "network"}))
+    assert caught.value.problems == [
+        f"snowplow:{key}: was set with --secret, but its values become plain resource properties (names, sizes, "
+        "CIDRs, tags) that --secret cannot hide; only collector, enrich, iglu, destinationSecrets may be secret: set "
+        "it without --secret (got [secret])"
+        for key in ("tags", "network")
+    ]
