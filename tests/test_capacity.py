@@ -197,3 +197,25 @@ def test_each_warning_names_the_key_the_traffic_and_the_fix_and_the_exact_need_p
         collector={"size": {"instanceType": "c6i.large", "maxSize": 3}},
     )
     assert exactly_enough.notes == ()
+
+
+def test_warnings_name_each_consumers_own_key():
+    notes = parse_prod(
+        traffic={"peakEventsPerSecond": 5_000},
+        enrich={"size": {"instanceType": "c6i.large", "minSize": 1, "maxSize": 2}},
+        loaders={
+            "bad": {
+                "size": {"minSize": 1, "maxSize": 1},
+                "leaseTable": {"billingMode": "PROVISIONED", "readCapacity": 1, "writeCapacity": 100},
+            }
+        },
+        iglu={"server": {"enabled": True, "domain": "iglu.example.com", "hostedZoneId": "Z0123456789EXAMPLE"}},
+        destinations={"postgres": {"enabled": True, "size": {"instanceType": "t3a.micro", "minSize": 1, "maxSize": 2}}},
+    ).notes
+    assert [note.split(": ", 1)[0] for note in notes] == [
+        "snowplow:enrich.size.maxSize",
+        "snowplow:loaders.bad.size.maxSize",
+        "snowplow:destinations.postgres.size.maxSize",
+        "snowplow:loaders.bad.leaseTable.readCapacity",
+    ]
+    assert notes[0].startswith("snowplow:enrich.size.maxSize: 2 x c6i.large carry about 600 events/s but")

@@ -276,3 +276,13 @@ def test_the_postgres_loader_needs_the_iglu_server_and_no_more_instances_than_en
         "consumer never uses more instances than its input stream has shards: raise the shards or lower maxSize"
     ]
     assert config({**with_server, "streams": streams, **postgres(2)}).destinations.postgres.size.max_size == 2
+
+
+def test_only_a_registry_on_the_servers_own_host_is_refused():
+    own = {"name": "ours", "uri": "https://iglu.example.com/iglu/api"}
+    assert problems({**PROD, "iglu": {"server": IGLU_TLS, "registries": [own]}}) == [
+        "snowplow:iglu.registries[0].uri: https://iglu.example.com/iglu/api is this stack's own Iglu Server "
+        "(snowplow:iglu.server.domain); remove the entry: every resolver already reads it with a read key"
+    ]
+    other = {"name": "partner", "uri": "https://schemas.example.com/api"}
+    assert config({**PROD, "iglu": {"server": IGLU_TLS, "registries": [other]}}).iglu.registries[0].name == "partner"
