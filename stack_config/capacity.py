@@ -70,9 +70,9 @@ BURSTABLE_FAMILIES = ("t2", "t3", "t3a", "t4g")
 def vcpus(instance_type: str) -> int:
     """vCPUs of a current-generation type by its size name (T-family nano..large have 2)."""
     family, size = instance_type.split(".", 1)
-    if family.startswith("t") and size in ("nano", "micro", "small", "medium", "large"):
+    if family.startswith("t") and size == "medium":  # 1 in other families; T-family nano..large all have 2
         return 2
-    fixed = {"medium": 1, "large": 2, "xlarge": 4}
+    fixed = {"medium": 1, "xlarge": 4}  # large and the sizes below it have 2 (the fallback)
     if size in fixed:
         return fixed[size]
     if size.endswith("xlarge") and size[:-6].isdigit():

@@ -5,8 +5,9 @@ stack_config.capacity)."""
 import pytest
 
 from stack_config import ConfigError, parse
-from stack_config.capacity import cheaper_interface_endpoints, instance_throughput
-from stack_config.model import StackConfig
+from stack_config.apps import DEFAULT_CPU_TARGET
+from stack_config.capacity import cheaper_interface_endpoints, instance_throughput, vcpus
+from stack_config.model import StackConfig, consumer_types
 
 
 def config(environment="prod", peak=None, **sections) -> StackConfig:
@@ -133,3 +134,88 @@ def test_interface_endpoint_only_where_cheaper_than_nat():
     assert cheaper_interface_endpoints(low, 2) == []
     override = config("dev", 100, network={"create": {"interfaceEndpoints": ["logs"]}})
     assert override.network.create.interface_endpoints == ["logs"]
+
+
+@pytest.mark.parametrize(
+    "instance_type,expected",
+    [
+        ("t3.nano", 2),
+        ("t3a.micro", 2),
+        ("t3a.small", 2),
+        ("t3.medium", 2),  # T-family medium: 2 vCPUs
+        ("m6g.medium", 1),  # other families' medium: 1
+        ("t3a.large", 2),
+        ("c6i.large", 2),
+        ("c6i.xlarge", 4),
+        ("t3.2xlarge", 8),
+        ("c6i.24xlarge", 96),
+    ],
+)
+def test_vcpus_follow_the_size_name(instance_type, expected):
+    assert vcpus(instance_type) == expected
+
+
+def test_consumer_types_read_the_raw_stack_with_defaults_and_only_valid_cpu_targets():
+    """The KCL consumers' instance types and CPU targets, read before validation to size their lease tables."""
+
+    def consumers(enrich_target, postgres_enabled):
+        raw = {
+            "enrich": {"size": {"instanceType": "c6i.large", "cpuTarget": enrich_target}},
+            "destinations": {"postgres": {"enabled": postgres_enabled, "size": {"cpuTarget": 90}}},
+        }
+        return consumer_types(raw, "dev")
+
+    found = consumers(20, True)
+    assert [app for app, _, _ in found] == ["enrich", "s3LoaderEnriched", "s3LoaderBad", "postgresLoader"]
+    assert found[0] == ("enrich", "c6i.large", 20) and found[3][2] == 90
+    assert [app for app, _, _ in consumers(20, "true")] == ["enrich", "s3LoaderEnriched", "s3LoaderBad"]
+    for outside in (19, 91, "50"):
+        assert consumers(outside, False)[0] == ("enrich", "c6i.large", DEFAULT_CPU_TARGET), outside
+    assert consumers(90, False)[0][2] == 90
+
+
+def test_each_warning_names_the_key_the_traffic_and_the_fix_and_the_exact_need_passes():
+    traffic = "snowplow:traffic (peak 1,000 events/s x headroom 1.5, 1,000 bytes per raw event)"
+    notes = parse_prod(
+        traffic={"peakEventsPerSecond": 1_000},
+        streams={"shards": {"enriched": 2}},
+        collector={"size": {"instanceType": "c6i.large", "maxSize": 2}},
+        loaders={"enriched": {"leaseTable": {"billingMode": "PROVISIONED", "writeCapacity": 1}}},
+    ).notes
+    assert notes == (
+        f"snowplow:streams.shards.enriched: 2 shard(s) are fewer than the 5 that {traffic} needs (1 MiB/s and 1,000 "
+        "records/s per shard, one shard per consumer instance): writes will be throttled at the peak; raise it or "
+        "remove it to derive it",
+        f"snowplow:collector.size.maxSize: 2 x c6i.large carry about 1,200 events/s but {traffic} needs 3; raise "
+        "maxSize or choose a larger instanceType",
+        "snowplow:loaders.enriched.leaseTable.writeCapacity: 1 is below the 5 units a KCL lease table needs for 2 "
+        "shards: lease renewals will be throttled; raise it",
+    )
+    exactly_enough = parse_prod(
+        traffic={"peakEventsPerSecond": 1_000},
+        streams={"shards": {"enriched": 5}},
+        collector={"size": {"instanceType": "c6i.large", "maxSize": 3}},
+    )
+    assert exactly_enough.notes == ()
+
+
+def test_warnings_name_each_consumers_own_key():
+    notes = parse_prod(
+        traffic={"peakEventsPerSecond": 5_000},
+        enrich={"size": {"instanceType": "c6i.large", "minSize": 1, "maxSize": 2}},
+        loaders={
+            "bad": {
+                "size": {"minSize": 1, "maxSize": 1},
+                "leaseTable": {"billingMode": "PROVISIONED", "readCapacity": 1, "writeCapacity": 100},
+            }
+        },
+        iglu={"server": {"enabled": True, "domain": "iglu.example.com", "hostedZoneId": "Z0123456789EXAMPLE"}},
+        destinations={"postgres": {"enabled": True, "size": {"instanceType": "t3a.micro", "minSize": 1, "maxSize": 2}}},
+    ).notes
+    assert [note.split(": ", 1)[0] for note in notes] == [
+        "snowplow:enrich.size.maxSize",
+        "snowplow:loaders.bad.size.maxSize",
+        "snowplow:destinations.postgres.size.maxSize",
+        "snowplow:loaders.bad.leaseTable.readCapacity",
+    ]
+    assert notes[0].startswith("snowplow:enrich.size.maxSize: 2 x c6i.large carry about 600 events/s but")

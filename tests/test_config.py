@@ -8,6 +8,7 @@ from offline import preview
 from stack_config import ConfigError, parse
 from stack_config.load import key_path
 from stack_config.regions import resolve_region
+from stack_config.secrecy import UNDECRYPTED
 from tests.conftest import BASE, write_stack
 
 GOOD = {"environment": "dev", "acceptLimitedUseLicense": True}
@@ -256,3 +257,79 @@ def test_key_paths_are_written_as_pulumi_config_set_path_takes_them():
     assert key_path("snowplow", ("tags", "cost center")) == 'snowplow:tags["cost center"]'
     assert key_path("snowplow", ("tags", 'say "hi"')) == r'snowplow:tags["say \"hi\""]'
     assert key_path("snowplow", ("x y",)) == 'snowplow:["x y"]'
+
+
+# --- what describe() says: unknown keys deep in lists and maps, values the offline preview cannot decrypt --------
+
+
+@pytest.mark.parametrize(
+    "overrides,expected",
+    [
+        (
+            {"iglu": {"registries": [{"name": "acme", "uri": "https://iglu.example.com/api", "bogus": 1}]}},
+            "snowplow:iglu.registries[0].bogus: unknown key (value 1); allowed keys here: name, uri, priority, "
+            "vendorPrefixes, apiKeySecretArn, allowInsecure",
+        ),
+        (
+            {"enrich": {"enrichments": {"referer_parser": {"referrers": {"search": {"Acme": {"bogus": 1}}}}}}},
+            "snowplow:enrich.enrichments.referer_parser.referrers.search.Acme.bogus: unknown key (value 1); "
+            "allowed keys here: domains, parameters",
+        ),
+    ],
+)
+def test_an_unknown_key_inside_a_list_item_or_a_map_value_lists_the_keys_allowed_there(overrides, expected):
+    with pytest.raises(ConfigError) as caught:
+        parse({**GOOD, **overrides}, "eu-west-1", "snowplow", "t")
+    assert expected in caught.value.problems
+
+
+UNDECRYPTABLE_NOTE = (
+    "; the value is encrypted (set with --secret) and the offline preview cannot decrypt it, so it cannot be "
+    "checked here: preview this stack with the Pulumi CLI"
+)
+
+
+@pytest.mark.parametrize(
+    "registry,expected",
+    [
+        (  # the undecryptable value is the one checked
+            {"name": "acme", "uri": UNDECRYPTED},
+            "snowplow:iglu.registries[0].uri: must start with https:// (the resolver needs the scheme): "
+            f"https://iglu.example.com/api{UNDECRYPTABLE_NOTE} (got [secret])",
+        ),
+        (  # a check of the whole entry, which holds an undecryptable value
+            {"name": UNDECRYPTED, "uri": "http://iglu.example.com"},
+            f"snowplow:iglu.registries[0]: [secret] is plain http: use https://, or set allowInsecure: true to "
+            f"accept the risk{UNDECRYPTABLE_NOTE} (got [secret])",
+        ),
+        (  # a decrypted value that fails its check gets no such note
+            {"name": "acme", "uri": "ftp://iglu.example.com"},
+            "snowplow:iglu.registries[0].uri: must start with https:// (the resolver needs the scheme): "
+            "https://iglu.example.com/api (got [secret])",
+        ),
+    ],
+)
+def test_a_check_failing_on_a_value_the_offline_preview_cannot_decrypt_says_so(registry, expected):
+    with pytest.raises(ConfigError) as caught:
+        parse({**GOOD, "iglu": {"registries": [registry]}}, "eu-west-1", "s", "t", secret_keys=frozenset({"iglu"}))
+    assert caught.value.problems == [expected]
+
+
+def test_the_iglu_servers_certificate_must_be_in_the_stacks_region_too():
+    certificate = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-aaaa-bbbb-cccc-0123456789ab"
+    server = {"enabled": True, "domain": "iglu.example.com", "hostedZoneId": "Z0123456789EXAMPLE"}
+    with pytest.raises(ConfigError) as caught:
+        parse({**GOOD, "iglu": {"server": {**server, "certificateArn": certificate}}}, "eu-west-1", "s", "t")
+    assert caught.value.problems == [
+        "snowplow:iglu.server.certificateArn: must be a certificate in the stack's region eu-west-1 (a load balancer "
+        f'only uses certificates of its own region) (got "{certificate}")'
+    ]
+    same_region = certificate.replace("us-east-1", "eu-west-1")
+    parse({**GOOD, "iglu": {"server": {**server, "certificateArn": same_region}}}, "eu-west-1", "s", "t")
+
+
+def test_a_key_name_of_exactly_64_characters_is_quoted_whole_and_a_longer_one_shortened():
+    exactly = "a" * 63 + " "
+    assert key_path("snowplow", ("tags", exactly)) == f'snowplow:tags["{exactly}"]'
+    longer = exactly + "b"
+    assert key_path("snowplow", ("tags", longer)) == f'snowplow:tags["{exactly}..."]'

@@ -1,14 +1,19 @@
 """Secrets stay where they belong: references only by ARN in *SecretArn keys, to the stack's own account and
 region unless allowlisted, never echoed in errors, and `--secret` values stay secret through the program."""
 
+import contextvars
 import json
+from datetime import date
 
 import pytest
+from pulumi.runtime import config as runtime_config
 
 from offline import preview as preview_cli
 from offline.engine import CapturingMonitor, StackFile, run_program
 from stack_config import ConfigError, check_secret_arns, parse
-from stack_config.load import secret_namespace_keys
+from stack_config.load import raw_namespace, secret_namespace_keys
+from stack_config.secrecy import UNDECRYPTED, Secrecy
+from stack_config.secrets import referenced_secrets
 from tests.conftest import BASE, of_type, write_stack
 
 GOOD = {"environment": "dev", "acceptLimitedUseLicense": True}
@@ -462,6 +467,10 @@ def test_secrets_of_the_stacks_account_and_region_need_no_allowlist_or_key():
     [
         (arn("fx", account=OTHER_ACCOUNT), f"its account is not the stack's account {ACCOUNT}"),
         (arn("fx", region="us-east-1"), "its region is not the stack's region eu-west-1"),
+        (
+            arn("fx", region="us-east-1", account=OTHER_ACCOUNT),
+            f"its region is not the stack's region eu-west-1 and its account is not the stack's account {ACCOUNT}",
+        ),
     ],
 )
 def test_a_foreign_secret_needs_the_allowlist_and_its_value_stays_masked(secret, reason):
@@ -493,3 +502,84 @@ def test_a_listed_key_that_encrypts_no_referenced_secret_is_named_by_its_index()
         f"snowplow:secrets.kmsKeyArns[1]: no *SecretArn key names a secret in its account and region ({ACCOUNT}, "
         "us-east-1), so no instance would decrypt with it: remove it (got [secret])"
     )
+
+
+# --- what an error message may show of a value (Secrecy) --------------------------------------------------------
+
+
+def test_a_shown_value_masks_secret_like_keys_and_undecryptable_leaves_and_keeps_the_rest_readable():
+    shown = Secrecy().show({"user": "loader", "password": "hunter22", "host": UNDECRYPTED}, ("destinations",))
+    assert shown == '{"user": "loader", "password": "[secret]", "host": "[secret]"}'
+    assert Secrecy().show("café", ("tags", "owner")) == '"café"'  # as typed, not as a \\u escape
+    assert Secrecy().show({"at": date(2026, 1, 1)}, ("x",)) == '{"at": "2026-01-01"}'
+
+
+def test_a_shown_value_is_cut_after_200_characters_and_says_how_long_it_was():
+    exactly = "a" * 198  # 200 characters with its quotes
+    assert Secrecy().show(exactly, ("x",)) == f'"{exactly}"'
+    longer = exactly + "b"
+    assert Secrecy().show(longer, ("x",)) == f'"{longer}'[:200] + "... (201 characters)"
+
+
+def test_text_of_a_secret_key_is_scrubbed_from_messages_at_any_depth():
+    secrecy = Secrecy(frozenset({"enrich"}), {"enrich": {"hosts": ["db.internal.example"]}})
+    assert secrecy.scrub("snowplow:x: cannot reach db.internal.example") == "snowplow:x: cannot reach [secret]"
+
+
+def test_the_namespace_is_read_from_the_sdk_store_and_the_cli_environment_alike(monkeypatch):
+    """Mocks and the automation API fill the SDK's store; the CLI's language host passes PULUMI_CONFIG."""
+    store = {"snowplow:environment": "dev", "snowplow:collector": '{"size": {"minSize": 2}}', "aws:region": "x"}
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"snowplow:tags": '{"owner": "data"}', "other:tags": "{}"}))
+    monkeypatch.delenv("PULUMI_CONFIG_SECRET_KEYS", raising=False)
+
+    def read():
+        runtime_config.set_all_config(store, ["snowplow:collector", "aws:region"])
+        return raw_namespace(), secret_namespace_keys()
+
+    raw, secret = contextvars.copy_context().run(read)
+    assert raw == {"collector": {"size": {"minSize": 2}}, "environment": "dev", "tags": {"owner": "data"}}
+    assert list(raw) == ["collector", "environment", "tags"]
+    assert secret == frozenset({"collector"})
+
+
+def test_preflight_gets_each_referenced_secret_once_with_every_key_that_names_it_sorted_by_arn():
+    registry = {"name": "acme", "uri": "https://iglu.example.com/api", "apiKeySecretArn": arn("iglu")}
+    raw = {"enrich": currency(arn("zz-fx")), "iglu": {"registries": [registry, {**registry, "name": "acme-2"}]}}
+    config = parse({**GOOD, **raw}, "eu-west-1", "snowplow", "t").config
+    found = referenced_secrets(config)
+    assert found == {
+        arn("zz-fx"): [CURRENCY_KEY],
+        arn("iglu"): ["snowplow:iglu.registries[0].apiKeySecretArn", "snowplow:iglu.registries[1].apiKeySecretArn"],
+    }
+    assert list(found) == [arn("iglu"), arn("zz-fx")]  # the config names zz-fx first
+
+
+def test_scrub_masks_every_secret_text_in_each_spelling_a_message_may_quote_it_in():
+    raw = {
+        "tags": {"owner": "plain-text"},
+        "destinations": {"x": {"password": "hunter22", "tokens": ["tok-1234"], "apiSecret": {"inner-name": "deep-v"}}},
+    }
+    secrecy = Secrecy(frozenset(), raw)
+    assert secrecy.scrub("snowplow:k: plain-text hunter22 tok-1234 inner-name deep-v") == (
+        "snowplow:k: plain-text [secret] [secret] [secret] [secret]"
+    )
+    quoted = Secrecy(frozenset(), {"x": {"password": 'pa"ss\x01word'}})
+    as_json, as_repr = json.dumps('pa"ss\x01word')[1:-1], repr('pa"ss\x01word')[1:-1]
+    assert quoted.scrub(f"snowplow:k: {as_json} / {as_repr}") == "snowplow:k: [secret] / [secret]"
+    # longest first, so a secret holding another is masked whole; texts under 4 characters are left alone
+    nested = Secrecy(frozenset(), {"x": {"password": "abcdef", "token": "bcde", "salt": "xyz"}})
+    assert nested.scrub("snowplow:k: abcdef bcde xyz") == "snowplow:k: [secret] [secret] xyz"
+    assert Secrecy(frozenset(), {"x": {"password": "abcd"}}).scrub("snowplow:k: abcd") == "snowplow:k: [secret]"
+    assert Secrecy(frozenset({"enrich"})).scrub("snowplow:enrich: no raw values") == "snowplow:enrich: no raw values"
+
+
+def test_every_key_that_cannot_be_secret_is_named_with_the_keys_that_can():
+    raw = {**GOOD, "tags": {"owner": "x"}, "network": {"create": {"azs": 2}}}
+    with pytest.raises(ConfigError) as caught:
+        parse(raw, "eu-west-1", "snowplow", "t", secret_keys=frozenset({"tags", "network"}))
+    assert caught.value.problems == [
+        f"snowplow:{key}: was set with --secret, but its values become plain resource properties (names, sizes, "
+        "CIDRs, tags) that --secret cannot hide; only collector, enrich, iglu, destinationSecrets may be secret: set "
+        "it without --secret (got [secret])"
+        for key in ("tags", "network")
+    ]

@@ -5,6 +5,7 @@ import json
 import typing
 import unicodedata
 
+import botocore
 import pytest
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pyhocon import ConfigFactory
@@ -16,7 +17,8 @@ from stack_config import ConfigError, parse
 from stack_config.base import pattern_of
 from stack_config.load import key_path
 from stack_config.model import StackConfig
-from stack_config.screening import MULTI_LINE_KEYS
+from stack_config.regions import region_problem
+from stack_config.screening import MAX_LINE, MAX_SOURCE, MULTI_LINE_KEYS, text_problem
 from tests.conftest import BASE, of_type, write_stack
 from tests.test_enrichments import FULL
 
@@ -413,3 +415,43 @@ def test_cookie_settings_browsers_drop_without_tls_are_rejected(cookie, expected
         parse({**GOOD, "collector": {"cookie": cookie}}, "eu-west-1", "snowplow", "test")
     key = "snowplow:collector.cookie." + next(iter(cookie))
     assert any(p.startswith(key + ":") and expected in p for p in caught.value.problems), caught.value.problems
+
+
+def test_each_text_problem_says_what_is_allowed_where():
+    assert text_problem(("iglu", "name"), "{{resolve:secretsmanager:x}}") == (
+        "Secrets Manager references ({{resolve:...}}) are not accepted in stack config: put the secret's ARN in the "
+        "matching *SecretArn key (e.g. passwordSecretArn) and the program references it where it belongs"
+    )
+    assert text_problem(("iglu", "name"), "a\nb") == (
+        "must not contain control characters such as '\\n' (line breaks and tabs only in script, sql, "
+        "snowflakePrivateKey)"
+    )
+    assert text_problem(("sql",), "a\x00b\n") == "must not contain control characters such as '\\x00'"
+    assert text_problem(("sql",), "select 1\n\tfrom t\r\n") is None
+    assert text_problem(("iglu", "name"), "x" * MAX_LINE) is None
+    assert text_problem(("iglu", "name"), "x" * (MAX_LINE + 1)) == f"must be at most {MAX_LINE} characters"
+    assert text_problem(("script",), "x" * (MAX_LINE + 1)) is None
+    assert text_problem(("script",), "x" * (MAX_SOURCE + 1)) == f"must be at most {MAX_SOURCE} characters"
+
+
+def test_each_region_problem_names_where_the_value_came_from_and_the_likely_fix():
+    listed = f"must be an AWS region such as eu-west-1, as listed by botocore {botocore.__version__}"
+    assert region_problem(None, "aws:region") == (
+        "aws:region: required but not set: run `pulumi config set aws:region eu-west-1` "
+        "(or export AWS_REGION or AWS_DEFAULT_REGION)"
+    )
+    assert region_problem(" eu-west-1 ", "aws:region") == (
+        f'aws:region: {listed}; remove the spaces or line break around it (got " eu-west-1 ")'
+    )
+    assert region_problem("eu-wést-1", "AWS_REGION") == (
+        f"aws:region (not set, so AWS_REGION is used, as the provider does): {listed}; did you mean eu-west-1? "
+        '(got "eu-wést-1")'
+    )
+    assert region_problem(5, "aws:region") == f"aws:region: {listed} (got 5)"
+    assert region_problem("us-zzzzzzzzzzzz-9", "aws:region") == (
+        f"aws:region: {listed}; if AWS opened it after botocore {botocore.__version__}, raise botocore in "
+        'requirements.txt (got "us-zzzzzzzzzzzz-9")'
+    )
+    assert region_problem("cn-north-1", "aws:region") == (
+        'aws:region: only regions of the aws partition are supported, not aws-cn (got "cn-north-1")'
+    )

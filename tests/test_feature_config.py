@@ -1,8 +1,11 @@
 """`snowplow:iglu.server` and `snowplow:destinations`: defaults per environment, and rules naming both keys."""
 
 import pytest
+import yaml
 
 from stack_config import ConfigError, parse
+from stack_config.model import StackConfig
+from tests.conftest import ROOT
 
 DEV = {"environment": "dev", "acceptLimitedUseLicense": True}
 PROD = {"environment": "prod", "acceptLimitedUseLicense": True, "network": {"create": {"azs": 2}}}
@@ -216,3 +219,70 @@ def test_own_server_rules_name_the_keys_in_full():
         "snowplow:iglu.server.domain: iglu.example.com is also snowplow:collector.domain; each load balancer needs "
         "its own name (certificate and alias record): choose another, e.g. iglu.<your domain>"
     ]
+
+
+def test_app_sizes_of_the_full_stack_name_every_destination_with_its_own_size():
+    """Every destination app, in order, with the key that sizes it and that key's own size (not a neighbour's)."""
+    document = yaml.safe_load((ROOT / "tests" / "stacks" / "Pulumi.full.yaml").read_text())["config"]
+    raw = {k.removeprefix("snowplow:"): v for k, v in document.items() if k.startswith("snowplow:")}
+    raw.pop("destinationSecrets")  # secure values; the sizes do not depend on them
+    full = StackConfig.model_validate(raw, context={"environment": raw["environment"]})
+    sizes = {app: (key, size) for app, key, size in full.app_sizes()}
+    destinations = full.destinations
+    assert sizes == {
+        "collector": ("collector", full.collector.size),
+        "enrich": ("enrich", full.enrich.size),
+        "loader-enriched": ("loaders.enriched", full.loaders.enriched.size),
+        "loader-bad": ("loaders.bad", full.loaders.bad.size),
+        "iglu-server": ("iglu.server", full.iglu.server.size),
+        "postgres-loader": ("destinations.postgres", destinations.postgres.size),
+        "redshift-transformer": ("destinations.redshift.transformer", destinations.redshift.transformer.size),
+        "redshift-loader": ("destinations.redshift.loader", destinations.redshift.loader.size),
+        "snowflake-loader": ("destinations.snowflake", destinations.snowflake.size),
+        "databricks-loader": ("destinations.databricks", destinations.databricks.size),
+        "elasticsearch-loader": ("destinations.opensearch", destinations.opensearch.size),
+        "elasticsearch-loader-bad": ("destinations.opensearch.badRows", destinations.opensearch.bad_rows.size),
+    }
+    assert [app for app, _, _ in full.app_sizes()][6:] == [
+        "redshift-transformer",
+        "redshift-loader",
+        "snowflake-loader",
+        "databricks-loader",
+        "elasticsearch-loader",
+        "elasticsearch-loader-bad",
+    ]
+    # the two Redshift parts and the two OpenSearch loaders are sized apart in this stack, so a swap shows
+    assert destinations.redshift.transformer.size != destinations.redshift.loader.size
+    assert destinations.opensearch.size != destinations.opensearch.bad_rows.size
+    without_bad = {**raw, "destinations": {**raw["destinations"]}}
+    without_bad["destinations"]["opensearch"] = {**raw["destinations"]["opensearch"], "badRows": {"enabled": False}}
+    lean = StackConfig.model_validate(without_bad, context={"environment": raw["environment"]})
+    assert "elasticsearch-loader-bad" not in [app for app, _, _ in lean.app_sizes()]
+
+
+def test_the_postgres_loader_needs_the_iglu_server_and_no_more_instances_than_enriched_shards():
+    assert problems({**DEV, "destinations": {"postgres": {"enabled": True}}}) == [
+        "snowplow:destinations.postgres.enabled: the Postgres loader looks up every schema in an Iglu Server (0.6+), "
+        "never in Iglu Central or a static registry: set snowplow:iglu.server.enabled: true (got false)"
+    ]
+    with_server = {**DEV, "iglu": {"server": {"enabled": True}}}
+    streams = {"mode": "PROVISIONED", "shards": {"enriched": 2}}
+
+    def postgres(max_size: int) -> dict:
+        return {"destinations": {"postgres": {"enabled": True, "size": {"minSize": 1, "maxSize": max_size}}}}
+
+    assert problems({**with_server, "streams": streams, **postgres(3)}) == [
+        "snowplow:destinations.postgres.size.maxSize: 3 exceeds snowplow:streams.shards.enriched (2); a Kinesis "
+        "consumer never uses more instances than its input stream has shards: raise the shards or lower maxSize"
+    ]
+    assert config({**with_server, "streams": streams, **postgres(2)}).destinations.postgres.size.max_size == 2
+
+
+def test_only_a_registry_on_the_servers_own_host_is_refused():
+    own = {"name": "ours", "uri": "https://iglu.example.com/iglu/api"}
+    assert problems({**PROD, "iglu": {"server": IGLU_TLS, "registries": [own]}}) == [
+        "snowplow:iglu.registries[0].uri: https://iglu.example.com/iglu/api is this stack's own Iglu Server "
+        "(snowplow:iglu.server.domain); remove the entry: every resolver already reads it with a read key"
+    ]
+    other = {"name": "partner", "uri": "https://schemas.example.com/api"}
+    assert config({**PROD, "iglu": {"server": IGLU_TLS, "registries": [other]}}).iglu.registries[0].name == "partner"

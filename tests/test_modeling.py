@@ -18,6 +18,7 @@ from components.modeling.containers import FAILED_MARKER, SUCCEEDED_MARKER, Task
 from components.modeling.project_archive import build_archive
 from offline.engine import StackFile, run_program
 from stack_config import ConfigError, parse
+from stack_config.analysis import SCHEDULE_HELP, schedule_interval_seconds, schedule_problem
 from tests.conftest import BASE, ROOT, of_type, write_stack
 
 FULL = ROOT / "tests" / "stacks" / "Pulumi.full.yaml"
@@ -52,8 +53,12 @@ def problems(raw: dict) -> list[str]:
 
 def test_a_schedule_without_a_warehouse_is_an_error_naming_the_keys():
     (problem,) = problems({**DEV, "modeling": {"enabled": True}})
-    assert problem.startswith("snowplow:modeling.enabled:")
-    assert "snowplow:destinations.postgres.enabled" in problem
+    assert problem == (
+        "snowplow:modeling.enabled: the models run on schedule cron(15 3 * * ? *) in a warehouse this stack loads, "
+        "and none is enabled: enable one of snowplow:destinations.postgres.enabled, "
+        "snowplow:destinations.redshift.enabled, snowplow:destinations.snowflake.enabled, "
+        "snowplow:destinations.databricks.enabled or set modeling.enabled: false (got true)"
+    )
 
 
 def test_schedule_expressions_are_checked():
@@ -63,6 +68,31 @@ def test_schedule_expressions_are_checked():
     for good in ("cron(0/30 * ? * MON-FRI *)", "rate(1 hour)", "rate(6 hours)", "cron(15 3 * * ? *)"):
         cfg = parse({**WITH_POSTGRES, "modeling": {"enabled": True, "schedule": good}}, "eu-west-1", "s", "t")
         assert cfg.config.modeling.schedule == good
+
+
+def test_a_schedule_problem_says_which_part_is_wrong():
+    assert schedule_problem("rate(2 hour)") == f"{SCHEDULE_HELP} ('2 hour' needs the plural unit)"
+    assert schedule_problem("rate(1 hours)") == f"{SCHEDULE_HELP} ('1 hours' needs the singular unit)"
+    six_fields = f"{SCHEDULE_HELP} (a cron expression has 6 space-separated fields)"
+    assert schedule_problem("cron(0 3 * * ?)") == six_fields
+    assert schedule_problem("cron(0  3 * * ? *)") == six_fields  # two spaces: an empty field
+    assert schedule_problem("cron(0 3 * * ? $)") == six_fields  # six fields, one of them not a cron field
+    one_question_mark = f"{SCHEDULE_HELP} (exactly one of day-of-month and day-of-week must be '?')"
+    assert schedule_problem("cron(0 3 ? * ? *)") == one_question_mark
+    assert schedule_problem("cron(0 3 * * * *)") == one_question_mark
+    assert schedule_problem("cron(0 3 ? * MON *)") is None and schedule_problem("rate(1 day)") is None
+
+
+def test_the_longest_gap_between_runs_is_known_for_rates_and_daily_crons_only():
+    """What the modeling alarm waits for before it says a run is missing."""
+    assert schedule_interval_seconds("rate(1 minute)") == 60
+    assert schedule_interval_seconds("rate(6 hours)") == 6 * 3600
+    assert schedule_interval_seconds("rate(2 days)") == 2 * 86_400
+    assert schedule_interval_seconds("cron(15 3 * * ? *)") == 86_400
+    assert schedule_interval_seconds("cron(15 3 ? * * *)") == 86_400
+    for not_daily in ("cron(15 3 ? * MON *)", "cron(15 3 1 * ? *)", "cron(15 3 * 1 ? *)", "cron(15 3 * * ? 2027)"):
+        assert schedule_interval_seconds(not_daily) is None, not_daily
+    assert schedule_interval_seconds("daily") is None
 
 
 def test_fargate_size_and_timezone_are_checked():
@@ -104,7 +134,10 @@ def test_two_supported_warehouses_need_the_one_named():
         },
     }
     (problem,) = problems({**with_both, "modeling": {"enabled": True}})
-    assert problem.startswith("snowplow:modeling.warehouse: 2 warehouses are enabled (postgres, redshift)")
+    assert problem == (
+        "snowplow:modeling.warehouse: 2 warehouses are enabled (postgres, redshift); name the one the models run in "
+        "(got no value)"
+    )
     cfg = parse({**with_both, "modeling": {"enabled": True, "warehouse": "redshift"}}, "eu-west-1", "s", "t")
     assert cfg.config.modeling.warehouse == "redshift"
 

@@ -408,3 +408,35 @@ def test_signals_alarm_on_the_domain_and_on_each_loader():
     )
     instances = signals["elasticsearch-loader-instances"]
     assert (instances.comparison, instances.threshold) == ("LessThanThreshold", 1)
+
+
+def test_each_opensearch_loader_is_held_to_its_own_streams_shards_and_the_zones_to_the_subnets():
+    shards = {"enriched": 2, "bad1": 1}
+    search = {
+        "enabled": True,
+        "size": {"minSize": 1, "maxSize": 3},
+        "badRows": {"enabled": True, "size": {"minSize": 1, "maxSize": 2}},
+    }
+    rule = "a Kinesis consumer never uses more instances than its input stream has shards: raise the shards or lower"
+    assert problems({**PROD, "streams": {"shards": shards}, "destinations": {"opensearch": search}}) == [
+        f"snowplow:destinations.opensearch.size.maxSize: 3 exceeds snowplow:streams.shards.enriched (2); {rule} maxSize",
+        f"snowplow:destinations.opensearch.badRows.size.maxSize: 2 exceeds snowplow:streams.shards.bad1 (1); {rule} "
+        "maxSize",
+    ]
+    at_the_limit = {
+        **search,
+        "size": {"minSize": 1, "maxSize": 2},
+        "badRows": {"enabled": True, "size": {"minSize": 1, "maxSize": 1}},
+    }
+    zones = {"zoneAwareness": 2, "instanceCount": 2}
+    parse(
+        {**PROD, "streams": {"shards": shards}, "destinations": {"opensearch": {**at_the_limit, "domain": zones}}},
+        "eu-west-1",
+        "snowplow",
+        "t",
+    )
+    three = {**at_the_limit, "domain": {"zoneAwareness": 3, "instanceCount": 3}}
+    assert problems({**PROD, "streams": {"shards": shards}, "destinations": {"opensearch": three}}) == [
+        "snowplow:destinations.opensearch.domain.zoneAwareness: 3 zones need as many private subnets, one per zone, "
+        "and the network has 2: lower zoneAwareness or add subnets (got 3)"
+    ]

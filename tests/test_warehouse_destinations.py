@@ -395,3 +395,54 @@ def test_dev_stack_with_values_for_the_passphrase_and_token_and_no_iglu_server(t
     )
     group = named(run, "aws:autoscaling/group:Group", "snowflake-loader-service-asg")["inputs"]
     assert (group["minSize"], group["maxSize"]) == (1, 1)
+
+
+def test_warehouse_messages_name_the_key_what_it_holds_and_where_else_it_may_go():
+    (snowflake,) = problems({"destinations": {"snowflake": SNOWFLAKE}})
+    assert snowflake == (
+        "snowplow:destinations.snowflake.privateKeySecretArn: required when snowplow:destinations.snowflake.enabled "
+        "is true: the ARN of a Secrets Manager secret holding the loader user's PKCS#8 private key (PEM), or set the "
+        "value with `pulumi config set --secret --path snowplow:destinationSecrets.snowflakePrivateKey ...` "
+        "(got nothing)"
+    )
+    *missing, token = problems({"destinations": {"databricks": {"enabled": True}}})
+    assert missing == [
+        f"snowplow:destinations.databricks.{key}: required when snowplow:destinations.databricks.enabled is true"
+        for key in ("host", "catalog", "schema", "volume")
+    ]
+    assert token == (
+        "snowplow:destinations.databricks.tokenSecretArn: required when snowplow:destinations.databricks.enabled is "
+        "true: the ARN of a Secrets Manager secret holding a Databricks personal access token of the loader's "
+        "(service) principal, or set the value with `pulumi config set --secret --path "
+        "snowplow:destinationSecrets.databricksToken ...` (got nothing)"
+    )
+    encrypted = PEM.replace("PRIVATE KEY", "ENCRYPTED PRIVATE KEY")
+    raw = {"destinations": {"snowflake": SNOWFLAKE}, "destinationSecrets": {"snowflakePrivateKey": encrypted}}
+    assert problems(raw, {"destinationSecrets"}) == [
+        "snowplow:destinationSecrets.snowflakePrivateKeyPassphrase: the private key is encrypted: set its passphrase "
+        "here (with --secret) or in snowplow:destinations.snowflake.privateKeyPassphraseSecretArn (got nothing)"
+    ]
+
+
+def test_the_passphrase_too_comes_from_one_place_only():
+    snowflake = {**SNOWFLAKE, "privateKeySecretArn": KEY_ARN, "privateKeyPassphraseSecretArn": KEY_ARN}
+    only_arn = accepted({"destinations": {"snowflake": snowflake}})
+    assert only_arn.destinations.snowflake.private_key_passphrase_secret_arn == KEY_ARN
+    both = {"destinations": {"snowflake": snowflake}, "destinationSecrets": {"snowflakePrivateKeyPassphrase": "pw-1"}}
+    (problem,) = problems(both, {"destinationSecrets"})
+    assert problem.startswith("snowplow:destinations.snowflake.privateKeyPassphraseSecretArn: set either it or ")
+    assert problem.endswith(", not both (got [secret])")
+    disabled = {"snowflake": {"privateKeyPassphraseSecretArn": KEY_ARN}}
+    assert problems({"destinations": disabled}) == [
+        "snowplow:destinations.snowflake.privateKeyPassphraseSecretArn: only used when "
+        "snowplow:destinations.snowflake.enabled is true: remove it or enable the destination (got [secret])"
+    ]
+
+
+def test_a_warehouse_loader_never_outnumbers_the_enriched_shards():
+    snowflake = {**SNOWFLAKE, "privateKeySecretArn": KEY_ARN, "size": {"minSize": 1, "maxSize": 3}}
+    streams = {"mode": "PROVISIONED", "shards": {"enriched": 2}}
+    assert problems({"destinations": {"snowflake": snowflake}, "streams": streams}) == [
+        "snowplow:destinations.snowflake.size.maxSize: 3 exceeds snowplow:streams.shards.enriched (2); a Kinesis "
+        "consumer never uses more instances than its input stream has shards: raise the shards or lower maxSize"
+    ]
