@@ -15,16 +15,14 @@ from dataclasses import dataclass, field
 import pulumi
 
 from components.apps.app_versions import DATABRICKS_LOADER_IMAGE
-from components.apps.consumer_configs import HEALTH_PROBE_PORT
-from components.apps.ec2_service import Ec2Service, Ec2ServiceArgs, InstanceFacts, Placement
+from components.apps.ec2_service import InstanceFacts, Placement
 from components.apps.hocon import hocon_text
-from components.apps.iam import kcl_consumer
 from components.apps.lease_table import lease_table
 from components.context import StackContext
 from components.destinations.databricks_loader_config import DatabricksVolume, render_databricks_loader_config
 from components.destinations.stream_loader import (
     credential_secret_arn,
-    health_port_within_group,
+    stream_loader_service,
     stream_loader_signals,
 )
 from components.platform.streams import StreamInfo
@@ -83,39 +81,28 @@ class DatabricksLoader(pulumi.ComponentResource):
         resolver = ctx.from_config(
             "iglu", pulumi.Output.from_input(args.resolver).apply(lambda r: json.dumps(r, indent=2) + "\n")
         )
-        self.service = Ec2Service(
-            f"{name}-service",
-            Ec2ServiceArgs(
-                context=ctx,
-                app=APP,
-                image=DATABRICKS_LOADER_IMAGE,
-                instance=args.instance,
-                size=cfg.size,
-                placement=place,
-                operations=args.operations,
-                files={CONFIG_FILE: hocon, RESOLVER_FILE: resolver},
-                app_args=[
-                    "--config",
-                    f"/snowplow/config/{CONFIG_FILE}",
-                    "--iglu-config",
-                    f"/snowplow/config/{RESOLVER_FILE}",
-                ],
-                statements=kcl_consumer(
-                    place.kms_key_arn,
-                    ctx.region,
-                    read=("ReadEnrichedStream", args.enriched.arn),
-                    write=("WriteLoaderFailures", [args.failures.arn]),
-                    table_arn=table.arn,
-                    table_name=table.name,
-                ),
-                secret_arns=[token_arn, *args.resolver_secret_arns],
-                group_tags={"snowplow:kcl-app": app_name, "snowplow:input-stream": args.enriched.name},
-                health_port=HEALTH_PROBE_PORT,
-                health_path="/",
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
+        self.service = stream_loader_service(
+            name,
+            self,
+            ctx,
+            APP,
+            DATABRICKS_LOADER_IMAGE,
+            args.instance,
+            cfg.size,
+            place,
+            args.operations,
+            args.enriched,
+            args.failures,
+            table,
+            files={CONFIG_FILE: hocon, RESOLVER_FILE: resolver},
+            app_args=[
+                "--config",
+                f"/snowplow/config/{CONFIG_FILE}",
+                "--iglu-config",
+                f"/snowplow/config/{RESOLVER_FILE}",
+            ],
+            secret_arns=[token_arn, *args.resolver_secret_arns],
         )
-        health_port_within_group(f"{name}-health", ctx, APP, self.service.security_group_id, self)
         self.signals = stream_loader_signals(APP, args.enriched.name, self.service.asg_name, cfg.size.min_size)
         self.lease_table_name = table.name
         self.lease_table_arn = table.arn

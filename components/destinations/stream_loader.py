@@ -1,13 +1,18 @@
 """What the warehouse loaders built on Snowplow's common-streams share: a credential taken from a Secrets Manager
-ARN or stored from a `--secret` value, their health port open only to their own group, and their signals."""
+ARN or stored from a `--secret` value, the instances reading the enriched stream (KCL on a pre-created lease
+table, failures to bad-2) with their health port open only to their own group, and their signals."""
 
 import pulumi
 import pulumi_aws as aws
 
 from components.apps.consumer_configs import HEALTH_PROBE_PORT
+from components.apps.ec2_service import Ec2Service, Ec2ServiceArgs, InstanceFacts, Placement
+from components.apps.iam import kcl_consumer
 from components.context import StackContext
 from components.observability.signals import Signal
 from components.platform.secrets import stack_secret
+from components.platform.streams import StreamInfo
+from stack_config.apps import OperationsConfig, ServiceSize
 from stack_config.warehouses import SECRETS_KEY
 
 # Five minutes behind at the worst shard, three periods in a row: the loader is down, too small or stuck on
@@ -35,6 +40,56 @@ def credential_secret_arn(
         resource_name, ctx, path, description, kms_key_arn, parent, value=ctx.from_config(SECRETS_KEY, value)
     )
     return secret.arn
+
+
+def stream_loader_service(
+    name: str,
+    parent: pulumi.Resource,
+    ctx: StackContext,
+    app: str,
+    image: str,
+    instance: InstanceFacts,
+    size: ServiceSize,
+    placement: Placement,
+    operations: OperationsConfig,
+    enriched: StreamInfo,
+    failures: StreamInfo,
+    lease_table: aws.dynamodb.Table,
+    files: dict[str, pulumi.Input[str]],
+    app_args: list[str],
+    secret_arns: list[pulumi.Input[str]],
+) -> Ec2Service:
+    """The loader's instances: a KCL consumer of `enriched` (app name `ctx.name(app)`, on `lease_table`) writing
+    failures to `failures`, probed on its health port, which only its own group may reach."""
+    service = Ec2Service(
+        f"{name}-service",
+        Ec2ServiceArgs(
+            context=ctx,
+            app=app,
+            image=image,
+            instance=instance,
+            size=size,
+            placement=placement,
+            operations=operations,
+            files=files,
+            app_args=app_args,
+            statements=kcl_consumer(
+                placement.kms_key_arn,
+                ctx.region,
+                read=("ReadEnrichedStream", enriched.arn),
+                write=("WriteLoaderFailures", [failures.arn]),
+                table_arn=lease_table.arn,
+                table_name=lease_table.name,
+            ),
+            secret_arns=secret_arns,
+            group_tags={"snowplow:kcl-app": ctx.name(app), "snowplow:input-stream": enriched.name},
+            health_port=HEALTH_PROBE_PORT,
+            health_path="/",
+        ),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    health_port_within_group(f"{name}-health", ctx, app, service.security_group_id, parent)
+    return service
 
 
 def health_port_within_group(
