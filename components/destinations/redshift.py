@@ -30,10 +30,10 @@ from components.destinations.redshift_loader_config import RedshiftConnection, r
 from components.destinations.redshift_serverless import (
     RedshiftServerless,
     RedshiftServerlessArgs,
-    admit_on_port,
 )
 from components.destinations.redshift_transformer_config import render_transformer_config
 from components.observability.signals import Signal
+from components.platform.reach import admit_on_port
 from components.platform.secrets import stack_secret
 from components.platform.streams import StreamInfo
 from stack_config.apps import OperationsConfig
@@ -423,6 +423,7 @@ class RedshiftDestination(pulumi.ComponentResource):
                 self,
                 ctx,
                 f"{self._name}-warehouse",
+                "Redshift",
                 target.security_group_id,
                 app,
                 app_sg,

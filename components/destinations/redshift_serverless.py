@@ -15,6 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.context import StackContext
+from components.platform.reach import admit_on_port
 from stack_config.redshift import REDSHIFT_PORT, ServerlessWarehouse
 
 LOG_EXPORTS = ["connectionlog", "userlog"]  # not useractivitylog: query text may carry event data
@@ -110,40 +111,14 @@ class RedshiftServerless(pulumi.ComponentResource):
 
     def admit(self, app: str, app_security_group_id: pulumi.Input[str]) -> None:
         """Open the Redshift port from one app's instances: ingress here, egress on the app's group."""
-        admit_on_port(self, self._ctx, self._name, self.identifier, app, app_security_group_id, self.security_group_id)
-
-
-def admit_on_port(
-    parent: pulumi.Resource,
-    ctx: StackContext,
-    name: str,
-    target: str,
-    app: str,
-    app_security_group_id: pulumi.Input[str],
-    target_security_group_id: pulumi.Input[str],
-    port: int = REDSHIFT_PORT,
-) -> None:
-    """The pair of rules that lets `app` reach `target` on `port` and nothing else."""
-    child = pulumi.ResourceOptions(parent=parent)
-    aws.vpc.SecurityGroupIngressRule(
-        f"{name}-from-{app}",
-        security_group_id=target_security_group_id,
-        description=f"Redshift from {app} instances",
-        ip_protocol="tcp",
-        from_port=port,
-        to_port=port,
-        referenced_security_group_id=app_security_group_id,
-        tags=ctx.tags_for(f"{target}-from-{app}"),
-        opts=child,
-    )
-    aws.vpc.SecurityGroupEgressRule(
-        f"{name}-to-{app}",
-        security_group_id=app_security_group_id,
-        description=f"Redshift to {target}",
-        ip_protocol="tcp",
-        from_port=port,
-        to_port=port,
-        referenced_security_group_id=target_security_group_id,
-        tags=ctx.tags_for(f"{ctx.name(app)}-to-{target}"),
-        opts=child,
-    )
+        admit_on_port(
+            self,
+            self._ctx,
+            self._name,
+            "Redshift",
+            self.identifier,
+            app,
+            app_security_group_id,
+            self.security_group_id,
+            REDSHIFT_PORT,
+        )

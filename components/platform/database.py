@@ -16,6 +16,7 @@ import pulumi_random as random
 
 from components.context import StackContext
 from components.observability.metrics import database_free_storage
+from components.platform.reach import admit_on_port
 from components.platform.secrets import stack_secret
 from stack_config.database import DatabaseInstance
 
@@ -238,26 +239,14 @@ class PostgresDatabase(pulumi.ComponentResource):
 
     def admit(self, app: str, app_security_group_id: pulumi.Input[str]) -> None:
         """Open 5432 from one app's instances to this database: ingress here, egress on the app's group."""
-        ctx, child = self._ctx, pulumi.ResourceOptions(parent=self)
-        aws.vpc.SecurityGroupIngressRule(
-            f"{self._name}-from-{app}",
-            security_group_id=self.security_group_id,
-            description=f"PostgreSQL from {app} instances",
-            ip_protocol="tcp",
-            from_port=POSTGRES_PORT,
-            to_port=POSTGRES_PORT,
-            referenced_security_group_id=app_security_group_id,
-            tags=ctx.tags_for(f"{self.identifier}-from-{app}"),
-            opts=child,
-        )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{self._name}-to-{app}",
-            security_group_id=app_security_group_id,
-            description=f"PostgreSQL to {self.identifier}",
-            ip_protocol="tcp",
-            from_port=POSTGRES_PORT,
-            to_port=POSTGRES_PORT,
-            referenced_security_group_id=self.security_group_id,
-            tags=ctx.tags_for(f"{ctx.name(app)}-to-{self.identifier}"),
-            opts=child,
+        admit_on_port(
+            self,
+            self._ctx,
+            self._name,
+            "PostgreSQL",
+            self.identifier,
+            app,
+            app_security_group_id,
+            self.security_group_id,
+            POSTGRES_PORT,
         )
