@@ -35,6 +35,29 @@ class _NoServer:
         raise _Served
 
 
+class _Answered:
+    """A call's answer, already there: what a gRPC future's result() returns."""
+
+    def __init__(self, response):
+        self._response = response
+
+    def result(self):
+        return self._response
+
+
+class _DirectCall:
+    """One stub method: called directly, or as `.future(request)` the way the driver streams Analyze."""
+
+    def __init__(self, servicer_method):
+        self._method = servicer_method
+
+    def __call__(self, request):
+        return self._method(request, None)
+
+    def future(self, request):
+        return _Answered(self(request))
+
+
 class _DirectStub:
     """AnalyzerStub's calls, answered by the servicer itself."""
 
@@ -42,7 +65,7 @@ class _DirectStub:
         self._servicer = servicer
 
     def __getattr__(self, method):
-        return lambda request: getattr(self._servicer, method)(request, None)
+        return _DirectCall(getattr(self._servicer, method))
 
 
 def import_pack_modules() -> None:
@@ -84,8 +107,9 @@ _process_start, _process_close = PolicyPackProcess.start, PolicyPackProcess.clos
 
 
 def _start(self):
-    if self.pack_dir != PACK_DIR:
+    if self._process is not None or self.pack_dir != PACK_DIR:  # a real process, or a test's stand-in for one
         return _process_start(self)
+    self._await_warm_up()  # as start() does: one loader at a time, the warm-up's or the caller's
     if self._stub is None:
         self._stub = _DirectStub(load_servicer())
         self._info = self._stub.GetAnalyzerInfo(empty_pb2.Empty())
@@ -105,5 +129,9 @@ def _close(self):
 
 
 def serve_the_pack_in_process() -> None:
-    """From now on every PolicyPackProcess of the real pack answers in this process."""
+    """From now on every PolicyPackProcess of the real pack answers in this process.
+
+    The pack's modules are imported now, before any test imports one by its bare name (`import snowplow_rules`),
+    so that every import of a rule module finds the one mutmut names and switches."""
+    import_pack_modules()
     PolicyPackProcess.start, PolicyPackProcess.close = _start, _close
