@@ -33,6 +33,15 @@ TEST_MAP = {
         # the rule tests judge the verdicts; left out of mutation runs for time
         "--deselect=tests/test_policies_unknowns.py::test_no_resource_rule_crashes_on_any_unknown",
         "--deselect=tests/test_policies_unknowns.py::test_no_stack_rule_crashes_on_any_unknown",
+        # they plan whole stacks (4-5 s each) to compare the two servicers, which run the same (mutated) rules:
+        # they can kill only mutants of the servicer itself (its own entry below keeps them)
+        "--deselect=tests/test_policies_fast_analyzer.py::test_same_answers_on_our_own_plans",
+        "--deselect=tests/test_policies_fast_analyzer.py::test_the_pack_process_answers_the_same_on_either_servicer",
+    ],
+    "policies/snowplow_fast_analyzer.py": [
+        *sorted(p.name for p in (ROOT / "tests").glob("test_policies_*.py")),
+        "--deselect=tests/test_policies_unknowns.py::test_no_resource_rule_crashes_on_any_unknown",
+        "--deselect=tests/test_policies_unknowns.py::test_no_stack_rule_crashes_on_any_unknown",
     ],
     "stack_config": [
         *CONFIG_TESTS,
