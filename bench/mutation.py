@@ -24,6 +24,16 @@ ROOT = Path(__file__).resolve().parent.parent
 EQUIVALENTS = ROOT / "bench" / "mutation_equivalents.txt"
 KILLED = {"killed", "timeout", "caught by type check"}
 CONFIG_TESTS = ["test_config.py", "test_config_strict.py", "test_config_secrets.py", "test_feature_config.py"]
+REDSHIFT_RENDER_TESTS = [
+    "test_redshift_stack.py::test_renderers_refuse_a_path_that_is_not_an_s3_folder",
+    "test_redshift_stack.py::test_widerow_rendering_asks_for_json_files",
+    "test_redshift_stack.py::test_loader_renderer_holds_only_the_secret_reference",
+]
+WAREHOUSE_RENDER_TESTS = [
+    "test_warehouse_destinations.py::test_snowflake_config_has_the_keys_the_loader_requires_and_a_channel_per_instance",
+    "test_warehouse_destinations.py::test_snowflake_passphrase_is_a_placeholder_too",
+    "test_warehouse_destinations.py::test_databricks_config_has_the_keys_the_loader_requires",
+]
 # Source path (longest prefix wins) -> the test files (or test ids) that judge it; paths not listed use every
 # test. Files that do not exist yet are skipped, so a "before" score can be taken without the new tests.
 TEST_MAP = {
@@ -107,6 +117,43 @@ TEST_MAP = {
         "test_boot_wiring.py::test_secret_arns_given_as_outputs_are_granted_exactly",
         "test_boot_wiring.py::test_secret_file_content_stays_secret_through_manifest_and_user_data",
     ],
+    # The rendered app configs and helpers (pure: data in, text out): their focused tests and the whole-document
+    # checks of tests/test_mutation_rendered.py; the tests that plan whole stacks (seconds each) are left out.
+    "components/apps/consumer_configs.py": ["test_mutation_rendered.py"],
+    "components/apps/enrichment_files.py": ["test_enrichments.py", "test_mutation_rendered.py"],
+    "components/apps/iglu_resolver.py": ["test_iglu_resolver.py", "test_mutation_rendered.py"],
+    "components/apps/iglu_server_config.py": ["test_feature_configs_rendered.py", "test_mutation_rendered.py"],
+    "components/apps/hocon.py": [
+        "test_feature_configs_rendered.py",
+        "test_collector_config.py",
+        "test_mutation_rendered.py",
+    ],
+    # the boot-script tests run the rendered script on a fake host (seconds each): the text checks go first
+    "components/apps/boot_script.py": ["test_mutation_boot_script.py", "test_boot_script.py"],
+    "components/destinations/postgres_loader_config.py": [
+        "test_feature_configs_rendered.py",
+        "test_mutation_rendered.py",
+    ],
+    "components/destinations/redshift_transformer_config.py": [*REDSHIFT_RENDER_TESTS, "test_mutation_rendered.py"],
+    "components/destinations/redshift_loader_config.py": [*REDSHIFT_RENDER_TESTS, "test_mutation_rendered.py"],
+    "components/destinations/snowflake_loader_config.py": [*WAREHOUSE_RENDER_TESTS, "test_mutation_rendered.py"],
+    "components/destinations/databricks_loader_config.py": [*WAREHOUSE_RENDER_TESTS, "test_mutation_rendered.py"],
+    "components/destinations/elasticsearch_loader_config.py": [
+        "test_opensearch.py::test_loader_config_pins_signing_https_polling_and_failures",
+        "test_opensearch.py::test_index_templates_map_whole_values_and_the_geo_point",
+        "test_opensearch.py::test_setup_script_is_valid_bash_and_puts_each_file_signed",
+        "test_mutation_rendered.py",
+    ],
+    "components/analysis/enriched_format.py": [
+        "test_analysis.py::test_queries_read_only_columns_the_tables_have",
+        "test_smoke.py::test_enriched_format_has_131_fields",
+        "test_mutation_rendered.py",
+    ],
+    "components/modeling/project_archive.py": [
+        "test_modeling.py::test_archive_is_reproducible_and_leaves_build_output_out",
+        "test_mutation_rendered.py",
+    ],
+    "components/observability/signals.py": ["test_mutation_rendered.py"],
 }
 
 
