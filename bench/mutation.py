@@ -128,8 +128,14 @@ TEST_MAP = {
         "test_collector_config.py",
         "test_mutation_rendered.py",
     ],
-    # the boot-script tests run the rendered script on a fake host (seconds each): the text checks go first
-    "components/apps/boot_script.py": ["test_mutation_boot_script.py", "test_boot_script.py"],
+    # mutmut mutates the Python that renders the script (its bash templates are module constants, never mutated):
+    # the focused checks load the rendered parts into bash; of the whole boots on a fake host (seconds each, minutes
+    # per surviving mutant) one good boot and the shellcheck pass are kept
+    "components/apps/boot_script.py": [
+        "test_mutation_boot_script.py",
+        "test_boot_script.py::test_good_fetch_starts_the_app_with_secrets_resolved_and_files_private",
+        "test_boot_script.py::test_rendered_scripts_pass_shellcheck",
+    ],
     "components/destinations/postgres_loader_config.py": [
         "test_feature_configs_rendered.py",
         "test_mutation_rendered.py",
