@@ -683,7 +683,11 @@ def test_pii_and_javascript_documents_are_exactly_these():
                 "strategy": {"pseudonymize": {"hashFunction": "SHA-256", "saltSecretArn": KEY_ARN}},
                 "anonymousOnly": True,
             },
-            "javascript_script_config": {"script": "function process(event) { return []; }"},
+            "javascript_script_config": {
+                "script": "function process(event) { return []; }",
+                "config": {"internalIps": ["10.0.0.1"], "limits": {"max": 3}},
+            },
+            "ip_lookups": {"isp": {"uri": "s3://acme-assets/maxmind", "database": "GeoIP2-ISP.mmdb"}},
             "campaign_attribution": False,
             "event_fingerprint_config": False,
             "referer_parser": False,
@@ -713,7 +717,19 @@ def test_pii_and_javascript_documents_are_exactly_these():
                 "name": "javascript_script_config",
                 "vendor": "com.snowplowanalytics.snowplow",
                 "enabled": True,
-                "parameters": {"script": "ZnVuY3Rpb24gcHJvY2VzcyhldmVudCkgeyByZXR1cm4gW107IH0="},
+                "parameters": {
+                    "script": "ZnVuY3Rpb24gcHJvY2VzcyhldmVudCkgeyByZXR1cm4gW107IH0=",
+                    "config": {"internalIps": ["10.0.0.1"], "limits": {"max": 3}},
+                },
+            },
+        },
+        "ip_lookups.json": {
+            "schema": "iglu:com.snowplowanalytics.snowplow/ip_lookups/jsonschema/2-0-1",
+            "data": {
+                "name": "ip_lookups",
+                "vendor": "com.snowplowanalytics.snowplow",
+                "enabled": True,
+                "parameters": {"isp": {"uri": "s3://acme-assets/maxmind", "database": "GeoIP2-ISP.mmdb"}},
             },
         },
     }
@@ -750,9 +766,12 @@ def test_asset_locations_join_uri_and_database_once_each_and_ignore_anything_els
         "b.json": {"data": {"list": [{"x": {"uri": "s3://assets/maxmind", "database": "GeoIP2-City.mmdb"}}]}},
         "c.json": {"uri": "s3://assets/iab", "database": 1},
         "d.json": {"uri": 7, "database": "x"},
-        "e.json": {"nested": [[{"uri": "https://h/db", "database": "ISP.mmdb"}]]},
+        "e.json": {"nested": [[{"uri": "https://assets.example/GEOINDEX/", "database": "ISP.mmdb"}]]},
     }
-    assert asset_locations(documents) == ["https://h/db/ISP.mmdb", "s3://assets/maxmind/GeoIP2-City.mmdb"]
+    assert asset_locations(documents) == [
+        "https://assets.example/GEOINDEX/ISP.mmdb",
+        "s3://assets/maxmind/GeoIP2-City.mmdb",
+    ]
 
 
 # --- Athena columns, dbt archive, signal statistics ----------------------------------------------------------
@@ -836,6 +855,8 @@ def test_a_folder_without_dbt_project_yml_is_refused_naming_it(tmp_path):
     ("statistic", "percentile"),
     [
         ("p99", True),
+        ("p9", True),
+        ("px9", False),
         ("p50", True),
         ("p99.9", True),
         ("p99.9.9", False),

@@ -35,5 +35,5 @@ def _with_markers(value: Any) -> Any:
 
 
 def hocon_text(document: dict[str, Any]) -> str:
-    text = json.dumps(_with_markers(document), indent=2, sort_keys=False) + "\n"
+    text = json.dumps(_with_markers(document), indent=2) + "\n"
     return re.sub(r'"\\u0000env:([A-Z0-9_]+)\\u0000"', lambda m: "${" + m.group(1) + "}", text)
