@@ -99,6 +99,14 @@ TEST_MAP = {
         "--deselect=tests/test_config_strict.py::test_without_aws_region_the_provider_environment_variable_is_used",
         "--deselect=tests/test_config_strict.py::test_hostile_text_is_rejected_or_lands_only_as_json_strings",
     ],
+    # offline/: focused tests on small plans and hand-built runs; the whole-stack previews are left out
+    "offline/cost.py": [
+        "test_cost.py",
+        "test_mutation_cost.py",
+        "--deselect=tests/test_cost.py::test_preview_prints_the_cost_and_writes_it_to_the_plan",
+    ],
+    "offline/engine.py": ["test_engine.py", "test_mutation_engine.py"],
+    "offline/diagram.py": ["test_mutation_diagram.py"],
     "components/apps/collector_config.py": ["test_collector_config.py", "test_config_strict.py"],
     "components/apps/ec2_service.py": [
         "test_ec2_service.py",
