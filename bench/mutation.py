@@ -107,6 +107,17 @@ TEST_MAP = {
     ],
     "offline/engine.py": ["test_engine.py", "test_mutation_engine.py"],
     "offline/diagram.py": ["test_mutation_diagram.py"],
+    "offline/preview.py": [
+        "test_preview.py",
+        "test_mutation_preview.py",
+        # whole shipped stacks, or the preview as its own process / through make (seconds each)
+        "--deselect=tests/test_preview.py::test_shipped_stacks_preview_cleanly",
+        "--deselect=tests/test_preview.py::test_prod_plan_encrypts_every_stream_with_the_rotating_stack_key",
+        "--deselect=tests/test_preview.py::test_command_line_entry_point_exit_codes",
+        "--deselect=tests/test_preview.py::test_the_plan_is_identical_from_run_to_run",
+        "--deselect=tests/test_preview.py::test_make_preview_names_the_preview_exit_code_it_cannot_return",
+        "--deselect=tests/test_preview.py::test_resources_analysed_as_registered_get_the_batch_verdict",
+    ],
     "components/apps/collector_config.py": ["test_collector_config.py", "test_config_strict.py"],
     "components/apps/ec2_service.py": [
         "test_ec2_service.py",
