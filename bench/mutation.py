@@ -107,6 +107,7 @@ TEST_MAP = {
     ],
     "offline/engine.py": ["test_engine.py", "test_mutation_engine.py"],
     "offline/diagram.py": ["test_mutation_diagram.py"],
+    "offline/mocks.py": ["test_engine.py", "test_mutation_mocks.py"],
     "offline/preview.py": [
         "test_preview.py",
         "test_mutation_preview.py",

@@ -103,6 +103,17 @@ INSTANCE_TYPES = {
 }
 
 
+_DIRECTIONS = (("north", "n"), ("south", "s"), ("east", "e"), ("west", "w"), ("central", "c"))
+
+
+def _zone_id_prefix(region: str) -> str:
+    """The prefix of AWS's zone ids in a region: eu-west-1 -> euw1, ap-southeast-2 -> apse2."""
+    area, direction, number = region.split("-")
+    for word, letter in _DIRECTIONS:
+        direction = direction.replace(word, letter)
+    return f"{area}{direction}{number}"
+
+
 def _digest(*parts: str) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()
 
@@ -158,7 +169,7 @@ class SnowplowMocks(pulumi.runtime.Mocks):
         names = [f"{self.region}{letter}" for letter in "abc"]
         return {
             "names": names,
-            "zoneIds": [f"{self.region[:3]}{self.region[-1]}-az{i + 1}" for i in range(len(names))],
+            "zoneIds": [f"{_zone_id_prefix(self.region)}-az{i + 1}" for i in range(len(names))],
             "id": self.region,
             "state": "available",
             "groupNames": [self.region],
