@@ -108,6 +108,9 @@ TEST_MAP = {
     "offline/engine.py": ["test_engine.py", "test_mutation_engine.py"],
     "offline/diagram.py": ["test_mutation_diagram.py"],
     "offline/mocks.py": ["test_engine.py", "test_mutation_mocks.py"],
+    # the driver: the real pack answers in-process under mutmut, so start/close/kill/_read_port are judged by the
+    # tests that start a pack of their own (tests/test_mutation_policy.py's tiny pack) as a real process
+    "offline/policy.py": ["test_policies_pack.py", "test_mutation_policy.py"],
     "offline/preview.py": [
         "test_preview.py",
         "test_mutation_preview.py",
