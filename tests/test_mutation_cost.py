@@ -224,3 +224,57 @@ def test_without_refresh_the_command_only_explains_itself(tmp_path, capsys, monk
     assert out.startswith("usage: python -m offline.cost")
     assert "--refresh" in out and "re-read instance prices from the Price List API" in out
     assert prices.read_text() == "{}"
+
+
+def test_price_documents_without_on_demand_hourly_usd_prices_are_skipped():
+    client = _client()
+    odd = [
+        json.dumps({"terms": {"Reserved": {"T": {"priceDimensions": {"D": {"pricePerUnit": {"USD": "0.001"}}}}}}}),
+        json.dumps({"terms": {"OnDemand": {"T": {}}}}),
+        json.dumps({"terms": {"OnDemand": {"T": {"priceDimensions": {"D": {"unit": "Hrs"}}}}}}),
+        json.dumps({"terms": {"OnDemand": {"T": {"priceDimensions": {"D": {"pricePerUnit": {"EUR": "0.5"}}}}}}}),
+    ]
+    with Stubber(client) as stub:
+        _expect(stub, "AmazonEC2", EC2_FILTERS, "t3a.micro", "eu-west-1", [*odd, _product("0.0400")])
+        assert fetch_instance_prices(client, "eu-west-1", ["t3a.micro"], []) == {
+            "ec2Hour": {"t3a.micro": 0.04},
+            "rdsHour": {},
+        }
+
+
+class ShownStream:
+    """A terminal stand-in: what was written is shown only once flushed."""
+
+    def __init__(self):
+        self.pending, self.shown = "", ""
+
+    def write(self, text):
+        self.pending += text
+
+    def flush(self):
+        self.shown, self.pending = self.shown + self.pending, ""
+
+
+def test_the_refresh_says_what_it_is_about_to_do_before_the_slow_part(tmp_path, monkeypatch):
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps(_table()))
+    stdout = ShownStream()
+    monkeypatch.setattr("sys.stdout", stdout)
+
+    def slow_refresh(table, regions):
+        assert "refreshing instance prices for eu-west-1 from the AWS Price List API ..." in stdout.shown
+        return table
+
+    monkeypatch.setattr(cost_module, "refresh", slow_refresh)
+    assert main(["--refresh", "--region", "eu-west-1", "--prices", str(prices)]) == 0
+
+
+def test_the_help_explains_each_option(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert out.startswith("usage: python -m offline.cost [-h] [--refresh] [--region REGION] [--prices PRICES]")
+    assert "Monthly cost of a previewed plan" in out
+    assert "--refresh re-read instance prices from the Price List API" in out
+    assert "--region REGION region to refresh (default: every region in the table)" in out
+    assert "--prices PRICES price table to update" in out

@@ -359,3 +359,62 @@ def test_the_drawn_svg_shows_the_title_and_the_boxes():
     svg = diagram.to_graph(diagram.describe(run_of(small_plan()))).pipe(format="svg").decode()
     assert "Snowplow pipeline, stack t (planned by the offline preview)" in svg
     assert "t-enriched" in html.unescape(svg) and "3 CloudWatch alarms" in svg
+
+
+class ShownStream:
+    """A terminal stand-in: what was written is shown only once flushed."""
+
+    def __init__(self):
+        self.pending, self.shown = "", ""
+
+    def write(self, text):
+        self.pending += text
+
+    def flush(self):
+        self.shown, self.pending = self.shown + self.pending, ""
+
+
+def test_make_diagram_shows_each_step_before_it_starts(tmp_path, monkeypatch):
+    stdout = ShownStream()
+    monkeypatch.setattr("sys.stdout", stdout)
+
+    def slow_plan(stack_file):
+        assert stdout.shown == "== planning Pulumi.mine.yaml offline (mock engine)\n"
+        return ProgramRun("snowplow", stack_file.stack, small_plan(), {}, set(), None)
+
+    def slow_draw(graph, out):
+        assert stdout.shown.endswith("== drawing 14 resources in 8 components\n")
+        return []
+
+    monkeypatch.setattr(diagram, "run_program", slow_plan)
+    monkeypatch.setattr(diagram, "write", slow_draw)
+    stack = tmp_path / "Pulumi.mine.yaml"
+    stack.write_text("config: {}\n")
+    assert diagram.main(["--config", str(stack), "--out", str(tmp_path / "pic")]) == 0
+
+
+def test_make_diagram_of_an_invalid_stack_names_the_file_and_exits_1(tmp_path, capsys, monkeypatch):
+    from stack_config import ConfigError
+
+    def invalid(stack_file):
+        raise ConfigError(["snowplow:environment: must be dev or prod (got 'qa')"])
+
+    monkeypatch.setattr(diagram, "run_program", invalid)
+    stack = tmp_path / "Pulumi.qa.yaml"
+    stack.write_text("config: {}\n")
+    assert diagram.main(["--config", str(stack)]) == 1
+    assert capsys.readouterr().err == (
+        "error: Pulumi.qa.yaml: invalid stack configuration:\n  - snowplow:environment: must be dev or prod (got 'qa')\n"
+    )
+
+
+def test_make_diagram_explains_itself(capsys):
+    with pytest.raises(SystemExit):
+        diagram.main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert out.startswith("usage: make diagram [-h] [--stack STACK | --config CONFIG] [--out OUT]")
+    assert "Draw the planned architecture from the offline plan" in out
+    assert "--stack STACK stack name: reads Pulumi.<stack>.yaml (default dev)" in out
+    assert "--config CONFIG path to any Pulumi.<name>.yaml stack file" in out
+    assert "--out OUT output path without extension (default docs/architecture-<stack>)" in out
+    assert "Renders SVG and PNG with Graphviz." in out and "python -m offline.diagram" not in out  # 1st paragraph
