@@ -52,6 +52,7 @@ def small_run(stack="t") -> ProgramRun:
             OBJECT, "config", parent=INNER, inputs={"content": "[secret]", "metadata": _meta("enrich", "config.hocon")}
         ),
         res(OBJECT, "archive", parent=INNER, inputs={"contentBase64": "AAA=", "metadata": _meta("dbt", "p.tar.gz")}),
+        res(OBJECT, "iglu", parent=INNER, inputs={"content": "{}", "metadata": _meta("enrich", "iglu.json")}),
         res(OBJECT, "no-file", parent=INNER, inputs={"content": "x", "metadata": {"snowplow-app": "enrich"}}),
         res(OBJECT, "no-app", parent=INNER, inputs={"content": "x", "metadata": {"snowplow-file": "f"}}),
         res(OBJECT, "plain", parent=INNER, inputs={"content": "x"}),
@@ -84,6 +85,7 @@ TREE = [
     "│  │  ├─ aws:s3/bucketObject:BucketObject  other",
     "│  │  ├─ aws:s3/bucketObjectv2:BucketObjectv2  archive",
     "│  │  ├─ aws:s3/bucketObjectv2:BucketObjectv2  config",
+    "│  │  ├─ aws:s3/bucketObjectv2:BucketObjectv2  iglu",
     "│  │  ├─ aws:s3/bucketObjectv2:BucketObjectv2  no-app",
     "│  │  ├─ aws:s3/bucketObjectv2:BucketObjectv2  no-file",
     "│  │  ├─ aws:s3/bucketObjectv2:BucketObjectv2  plain",
@@ -99,7 +101,7 @@ OUTPUTS = [
     '    stream_names : {"raw": "t-raw"}',
     "    token        : [secret]",
 ]
-SUMMARY = "Resources: 13 (10 AWS resources, 2 components, 1 stack)"
+SUMMARY = "Resources: 14 (11 AWS resources, 2 components, 1 stack)"
 
 
 def test_the_tree_outputs_and_summary_read_like_the_clis():
@@ -131,7 +133,12 @@ def test_the_json_plan_masks_secret_outputs():
 def test_rendered_files_are_written_as_uploaded_revealed_under_app_and_file_name(tmp_path):
     run = small_run()
     written = preview.render_app_files(run, tmp_path / "out")
-    assert written == [tmp_path / "out/dbt/p.tar.gz", tmp_path / "out/enrich/config.hocon"]
+    assert written == [
+        tmp_path / "out/dbt/p.tar.gz",
+        tmp_path / "out/enrich/config.hocon",
+        tmp_path / "out/enrich/iglu.json",
+    ]
+    assert (tmp_path / "out/enrich/iglu.json").read_text() == "{}"
     assert (tmp_path / "out/enrich/config.hocon").read_text() == "password = hunter2\n"
     assert (tmp_path / "out/dbt/p.tar.gz").read_bytes() == b"\x1f\x8b binary"
     assert sorted(p.relative_to(tmp_path) for p in (tmp_path / "out").rglob("*")) == [
@@ -139,6 +146,7 @@ def test_rendered_files_are_written_as_uploaded_revealed_under_app_and_file_name
         tmp_path.joinpath("out/dbt/p.tar.gz").relative_to(tmp_path),
         tmp_path.joinpath("out/enrich").relative_to(tmp_path),
         tmp_path.joinpath("out/enrich/config.hocon").relative_to(tmp_path),
+        tmp_path.joinpath("out/enrich/iglu.json").relative_to(tmp_path),
     ]
     # without a revealed copy the plan's inputs are written
     run.revealed_inputs.clear()
@@ -224,7 +232,7 @@ def _stack(tmp_path, config=None):
 def test_preview_prints_everything_judges_with_the_pack_and_exits_2_on_a_mandatory_violation(
     tmp_path, capsys, planned, kills
 ):
-    plan, rendered = tmp_path / "deep/plan.json", tmp_path / "rendered"
+    plan, rendered = tmp_path / "deep/er/plan.json", tmp_path / "rendered"
     code = preview.main(["--config", str(_stack(tmp_path)), "--json", str(plan), "--render", str(rendered)])
     assert code == preview.EXIT_POLICY == 2
     ((stack_file, on_register),) = planned
@@ -240,7 +248,7 @@ def test_preview_prints_everything_judges_with_the_pack_and_exits_2_on_a_mandato
     assert out[policies + 1] == f"    ❌ snowplow-guardrails@v{document['policy']['version']} (local: policies)"
     assert f"        - [mandatory]  kinesis-stream-require-kms  ({P}aws:kinesis/stream:Stream::raw)" in out
     tail = [line for line in out if line]
-    assert tail[-3:-1] == [f"Plan written to {plan}", f"2 app config files written under {rendered}"]
+    assert tail[-3:-1] == [f"Plan written to {plan}", f"3 app config files written under {rendered}"]
     assert tail[-1].startswith("Preview of stack t took ") and tail[-1].endswith("s")
     # the JSON plan: the program's plan, its cost and the pack's verdict
     assert document["project"] == "snowplow" and document["stack"] == "t"
@@ -256,6 +264,7 @@ def test_preview_prints_everything_judges_with_the_pack_and_exits_2_on_a_mandato
     assert plan.read_text().endswith("}\n") and plan.read_text().startswith('{\n  "project": "snowplow",\n')
     assert (rendered / "enrich/config.hocon").read_text() == "password = hunter2\n"
     assert len(kills) == 1
+    assert (kills[0].stack, kills[0].project) == ("t", "snowplow")  # the pack is told which stack it judges
 
 
 def test_an_advisory_only_verdict_exits_0_and_no_policy_skips_the_pack(tmp_path, capsys, planned, kills):
@@ -342,3 +351,22 @@ def test_exit_now_flushes_what_was_printed_and_exits_with_the_code(monkeypatch):
     monkeypatch.setattr(preview.os, "_exit", exits.append)
     preview.exit_now(2)
     assert flushed == ["out", "err"] and exits == [2]
+
+
+def test_the_help_explains_each_option(capsys):
+    with pytest.raises(SystemExit):
+        preview.parse_args(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert out.startswith("usage: make preview [-h] [--stack STACK | --config CONFIG] [--json JSON] [--render RENDER]")
+    assert "Exit codes: 0 ok, 1 invalid stack config, 2 a mandatory policy violation." in out
+    for option in (
+        "--stack STACK stack name: reads Pulumi.<stack>.yaml (default dev)",
+        "--config CONFIG path to any Pulumi.<name>.yaml stack file",
+        "--json JSON write the machine-readable plan here",
+        "--render RENDER write every rendered app config file under this folder",
+        "--policy-config POLICY_CONFIG policy pack config file (default: policies/config.<environment>.json for the "
+        "stack's environment)",
+        "--no-policy skip the policy pack",
+        "--diagram DIAGRAM draw the planned architecture here (.svg or .png; needs Graphviz)",
+    ):
+        assert option in out
