@@ -31,9 +31,9 @@ def plan_resources(resources: list[dict]) -> list[dict]:
     ]
 
 
-def plan_cost(resources: list[dict], region: str, table: dict | None = None) -> dict[str, Any]:
+def plan_cost(resources: list[dict], region: str) -> dict[str, Any]:
     """The plan's `cost` document: monthlyUsd, per component, perMillionEventsUsd at the design peak."""
-    return estimate(plan_resources(resources), region, table).document()
+    return estimate(plan_resources(resources), region).document()
 
 
 def cost_lines(cost: dict[str, Any]) -> list[str]:

@@ -9,7 +9,8 @@ import pytest
 from botocore.stub import Stubber
 
 from offline import cost as cost_module
-from offline.cost import cost_lines, fetch_instance_prices, main, plan_resources, refresh
+from offline.cost import cost_lines, fetch_instance_prices, main, plan_cost, plan_resources, refresh
+from policies.snowplow_cost import estimate
 
 
 def test_cost_lines_show_the_total_the_rate_each_component_and_what_was_not_priced():
@@ -21,7 +22,7 @@ def test_cost_lines_show_the_total_the_rate_each_component_and_what_was_not_pric
         "components": {"network": 33.0, "collector": 1200.456},
         "fallbackPrices": ["kinesisShardHour", "natHour"],
         "unpriced": ["aws:made/up:Thing", "aws:x/y:Z"],
-        "usageOnly": ["aws:sqs/queue:Queue"],
+        "usageOnly": ["aws:s3/bucketV2:BucketV2", "aws:sqs/queue:Queue"],
     }
     assert cost_lines(cost) == [
         "Estimated cost: $1,234.50 a month in eu-west-1 at 1,500 events/s sustained ($0.012 per million)",
@@ -29,7 +30,7 @@ def test_cost_lines_show_the_total_the_rate_each_component_and_what_was_not_pric
         "    collector: $ 1,200.46",
         "    (2 prices missing for eu-west-1 taken from us-east-1)",
         "    not priced (counted as $0): aws:made/up:Thing, aws:x/y:Z",
-        "    billed per request only (counted as $0): aws:sqs/queue:Queue",
+        "    billed per request only (counted as $0): aws:s3/bucketV2:BucketV2, aws:sqs/queue:Queue",
     ]
 
 
@@ -278,3 +279,14 @@ def test_the_help_explains_each_option(capsys):
     assert "--refresh re-read instance prices from the Price List API" in out
     assert "--region REGION region to refresh (default: every region in the table)" in out
     assert "--prices PRICES price table to update" in out
+
+
+def test_the_plans_cost_is_priced_in_the_stacks_region():
+    plan = [
+        {"urn": "urn:nat", "type": "aws:ec2/natGateway:NatGateway", "name": "nat", "inputs": {}},
+        {"urn": "urn:key", "type": "aws:kms/key:Key", "name": "key", "inputs": None},
+    ]
+    ireland, virginia = plan_cost(plan, "eu-west-1"), plan_cost(plan, "us-east-1")
+    assert ireland["region"] == "eu-west-1" and virginia["region"] == "us-east-1"
+    assert ireland["monthlyUsd"] == estimate(plan_resources(plan), "eu-west-1").monthly_usd
+    assert ireland["monthlyUsd"] > virginia["monthlyUsd"]  # eu-west-1's NAT hour costs more
