@@ -256,3 +256,13 @@ def test_default_mocks_answer_in_the_stacks_region_and_an_adopted_vpc(tmp_path, 
     for network in ("not json {", ["a"], {"existing": "vpc-1"}, {"existing": {"vpcId": 5}}, {"existing": None}):
         mocks = _mocks_for(tmp_path, {"aws:region": "eu-west-1", "snowplow:network": network})
         assert (mocks.region, mocks.default_vpc_id) == ("eu-west-1", default_vpc)
+
+
+def test_warnings_stay_with_their_own_run_and_are_not_logged_twice(small_program, caplog):
+    stack = write_stack(small_program, "t", {"aws:region": "eu-west-1"})
+    first = run_program(StackFile.read(stack), project_dir=small_program)
+    second = run_program(StackFile.read(stack), project_dir=small_program)
+    assert first.warnings == second.warnings == ["careful: sibling"]
+    assert first.warnings is not second.warnings
+    # shown once, by the preview, not again through the root logger
+    assert not [r for r in caplog.records if "careful" in r.getMessage()]
