@@ -290,3 +290,43 @@ def test_the_plans_cost_is_priced_in_the_stacks_region():
     assert ireland["region"] == "eu-west-1" and virginia["region"] == "us-east-1"
     assert ireland["monthlyUsd"] == estimate(plan_resources(plan), "eu-west-1").monthly_usd
     assert ireland["monthlyUsd"] > virginia["monthlyUsd"]  # eu-west-1's NAT hour costs more
+
+
+def test_an_answer_without_a_price_list_leaves_the_price_alone():
+    client = _client()
+    with Stubber(client) as stub:
+        stub.add_response(
+            "get_products",
+            {"FormatVersion": "aws_v1"},
+            {
+                "ServiceCode": "AmazonRDS",
+                "Filters": _filters({"instanceType": "db.x", "regionCode": "eu-west-1", **RDS_FILTERS}),
+                "MaxResults": 10,
+            },
+        )
+        assert fetch_instance_prices(client, "eu-west-1", [], ["db.x"]) == {"ec2Hour": {}, "rdsHour": {}}
+
+
+def test_refresh_asks_for_the_instances_the_tables_fallback_region_lists():
+    client = _client()
+    table = _table()
+    table["fallbackRegion"] = "eu-west-1"  # lists m5.large and t3a.micro; us-east-1 only t3a.micro
+    with Stubber(client) as stub:
+        _expect(stub, "AmazonEC2", EC2_FILTERS, "m5.large", "ap-south-1", [_product("0.1")])
+        _expect(stub, "AmazonEC2", EC2_FILTERS, "t3a.micro", "ap-south-1", [])
+        _expect(stub, "AmazonRDS", RDS_FILTERS, "db.t4g.micro", "ap-south-1", [])
+        refresh(table, ["ap-south-1"], client=client, today=datetime.date(2026, 1, 1))
+        stub.assert_no_pending_responses()
+    assert table["regions"]["ap-south-1"] == {"ec2Hour": {"m5.large": 0.1}}
+
+
+def test_the_refresh_command_reads_its_arguments_and_rewrites_the_shipped_table_by_default(tmp_path, monkeypatch):
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps(_table()))
+    monkeypatch.setattr(cost_module, "PRICES_PATH", prices)
+    refreshed = []
+    monkeypatch.setattr(cost_module, "refresh", lambda table, regions: refreshed.append(regions) or {"new": 1})
+    monkeypatch.setattr("sys.argv", ["python -m offline.cost", "--refresh", "--region", "eu-west-1"])
+    assert main() == 0
+    assert refreshed == [["eu-west-1"]]
+    assert json.loads(prices.read_text()) == {"new": 1}
