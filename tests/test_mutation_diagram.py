@@ -145,7 +145,7 @@ def small_plan() -> list[dict]:
 
 
 def run_of(resources) -> ProgramRun:
-    return ProgramRun("snowplow", "t", resources, {}, set(), None)
+    return ProgramRun("snowplow", "t", resources, {}, set())
 
 
 def test_each_component_shows_its_notable_resources_labelled_and_counts_the_rest():
@@ -316,7 +316,7 @@ def test_make_diagram_plans_the_stack_draws_it_and_says_what_it_wrote(tmp_path, 
 
     def fake_run_program(stack_file):
         planned.append(stack_file)
-        return ProgramRun("snowplow", stack_file.stack, small_plan(), {}, set(), None)
+        return ProgramRun("snowplow", stack_file.stack, small_plan(), {}, set())
 
     monkeypatch.setattr(diagram, "run_program", fake_run_program)
     monkeypatch.setattr(diagram, "write", lambda graph, out: [out.with_suffix(".svg"), out.with_suffix(".png")])
@@ -380,7 +380,7 @@ def test_make_diagram_shows_each_step_before_it_starts(tmp_path, monkeypatch):
 
     def slow_plan(stack_file):
         assert stdout.shown == "== planning Pulumi.mine.yaml offline (mock engine)\n"
-        return ProgramRun("snowplow", stack_file.stack, small_plan(), {}, set(), None)
+        return ProgramRun("snowplow", stack_file.stack, small_plan(), {}, set())
 
     def slow_draw(graph, out):
         assert stdout.shown.endswith("== drawing 14 resources in 8 components\n")

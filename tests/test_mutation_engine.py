@@ -2,6 +2,7 @@
 secrets masked), the warnings and outputs it collects, how it reads a stack file, and the mocks it picks."""
 
 import json
+import re
 import sys
 
 import pytest
@@ -18,6 +19,7 @@ from offline.engine import (
     run_program,
     stack_deployment,
 )
+from offline.mocks import SnowplowMocks
 from stack_config import ConfigError
 from stack_config.secrecy import UNDECRYPTED
 from tests.conftest import write_stack
@@ -27,6 +29,7 @@ import pulumi
 import pulumi_aws as aws
 
 import engine_test_sibling  # beside __main__.py: the project folder is importable, as under the CLI
+from stack_config.load import secret_namespace_keys
 
 
 class App(pulumi.ComponentResource):
@@ -48,6 +51,9 @@ pulumi.log.info("chatty")
 pulumi.export("alias", alias.name)
 pulumi.export("hidden", pulumi.Output.secret("s3cr3t"))
 pulumi.export("count", 3)
+pulumi.export("key_arn", app.key.arn)
+pulumi.export("run_as", __name__)
+pulumi.export("secret_keys", sorted(secret_namespace_keys()))
 """
 
 STACK = "urn:pulumi:t::snowplow::pulumi:pulumi:Stack::snowplow-t"
@@ -112,7 +118,15 @@ def test_every_registration_is_recorded_in_a_stable_order_with_its_tree_options_
     # the secret is masked in the plan, revealed only for rendering files
     assert run.revealed_inputs[KEY] == {"description": "hidden words"}
     assert "hidden words" not in json.dumps(run.resources)
-    assert run.outputs == {"alias": "alias/x", "hidden": "s3cr3t", "count": 3}
+    key_arn = run.outputs.pop("key_arn")
+    assert re.fullmatch(r"arn:aws:kms:eu-west-1:123456789012:key/[0-9a-f-]{36}", key_arn)  # the stack's region
+    assert run.outputs == {
+        "alias": "alias/x",
+        "hidden": "s3cr3t",
+        "count": 3,
+        "run_as": "__main__",  # run as the CLI runs it
+        "secret_keys": [],
+    }
     assert run.secret_outputs == {"hidden"}
     assert run.warnings == ["careful: sibling"]  # warnings only, as the CLI shows them
 
@@ -266,3 +280,16 @@ def test_warnings_stay_with_their_own_run_and_are_not_logged_twice(small_program
     assert first.warnings is not second.warnings
     # shown once, by the preview, not again through the root logger
     assert not [r for r in caplog.records if "careful" in r.getMessage()]
+
+
+def test_the_program_runs_first_on_its_own_path_with_the_mocks_and_secret_keys_given(small_program, tmp_path_factory):
+    decoy = tmp_path_factory.mktemp("decoy")
+    (decoy / "engine_test_sibling.py").write_text('WORD = "decoy"\n')
+    sys.path.insert(0, str(decoy))  # a module of the same name earlier on the path must not win
+    stack = write_stack(small_program, "t", {"aws:region": "eu-west-1", "snowplow:pw": {"secure": "v1:x"}})
+    run = run_program(StackFile.read(stack), project_dir=small_program, mocks=SnowplowMocks("ap-south-1"))
+    assert run.warnings == ["careful: sibling"]
+    assert run.outputs["key_arn"].startswith("arn:aws:kms:ap-south-1:")  # the mocks given, not the stack's
+    assert run.outputs["secret_keys"] == ["pw"]  # the program knows which keys were set with --secret
+    run_program(StackFile.read(stack), project_dir=small_program)
+    assert sys.path.count(str(small_program)) == 1  # added once, however often it runs

@@ -71,7 +71,7 @@ def small_run(stack="t") -> ProgramRun:
         },
     }
     outputs = {"collector_url": "http://t.example", "stream_names": {"raw": "t-raw"}, "token": "s3cr3t", "n": 2}
-    return ProgramRun("snowplow", stack, resources, outputs, {"token"}, None, revealed, ["watch out", "and this"])
+    return ProgramRun("snowplow", stack, resources, outputs, {"token"}, revealed, ["watch out", "and this"])
 
 
 def _meta(app, name):
@@ -109,7 +109,7 @@ def test_the_tree_outputs_and_summary_read_like_the_clis():
     assert preview.tree_lines(run) == TREE
     assert preview.output_lines(run) == OUTPUTS
     assert preview.summary_line(run) == SUMMARY
-    empty = ProgramRun("snowplow", "t", [], {}, set(), None)
+    empty = ProgramRun("snowplow", "t", [], {}, set())
     assert preview.output_lines(empty) == ["Outputs:"]
     assert preview.tree_lines(empty) == []
 
