@@ -319,7 +319,13 @@ def test_make_diagram_plans_the_stack_draws_it_and_says_what_it_wrote(tmp_path, 
         return ProgramRun("snowplow", stack_file.stack, small_plan(), {}, set())
 
     monkeypatch.setattr(diagram, "run_program", fake_run_program)
-    monkeypatch.setattr(diagram, "write", lambda graph, out: [out.with_suffix(".svg"), out.with_suffix(".png")])
+    drawn = []
+
+    def fake_write(graph, out):
+        drawn.append(graph.source)
+        return [out.with_suffix(".svg"), out.with_suffix(".png")]
+
+    monkeypatch.setattr(diagram, "write", fake_write)
     stack = tmp_path / "Pulumi.mine.yaml"
     stack.write_text("config:\n  aws:region: eu-west-1\n")
     assert diagram.main(["--config", str(stack), "--out", str(tmp_path / "pic")]) == 0
@@ -331,7 +337,9 @@ def test_make_diagram_plans_the_stack_draws_it_and_says_what_it_wrote(tmp_path, 
         f"wrote {tmp_path / 'pic.svg'}",
         f"wrote {tmp_path / 'pic.png'}",
     ]
+    assert 'digraph "snowplow-mine"' in drawn[0] and "t-enriched" in drawn[0]
     assert lines[4].startswith("Diagram of stack mine took ") and lines[4].endswith("s")
+    assert 0 <= float(lines[4].removeprefix("Diagram of stack mine took ").removesuffix("s")) < 60
     assert len(lines) == 5
     # by stack name, into docs/ by default
     assert diagram.main(["--stack", "prod"]) == 0
@@ -339,6 +347,9 @@ def test_make_diagram_plans_the_stack_draws_it_and_says_what_it_wrote(tmp_path, 
     assert f"wrote {diagram.PROJECT_DIR / 'docs' / 'architecture-prod.svg'}" in capsys.readouterr().out
     assert diagram.main([]) == 0
     assert planned[2].path == diagram.PROJECT_DIR / "Pulumi.dev.yaml"
+    monkeypatch.setattr("sys.argv", ["make diagram", "--stack", "prod"])  # as `make diagram` runs it
+    assert diagram.main() == 0
+    assert planned[3].path == diagram.PROJECT_DIR / "Pulumi.prod.yaml"
 
 
 def test_make_diagram_of_a_file_that_is_no_stack_file_says_why_and_exits_1(tmp_path, capsys, monkeypatch):
