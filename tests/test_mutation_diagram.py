@@ -95,6 +95,19 @@ def small_plan() -> list[dict]:
         policy("enrich-broken", inner, "t-enrich-role", [])
         | {"inputs": {"role": "t-enrich-role", "policy": "{not json"}},
         policy("enrich-single", inner, "t-enrich-role", allow("s3:PutObject", "arn:aws:s3:::t-lake/bad/*")),
+        # a document given as an object, not JSON text; and one without statements
+        res(
+            "aws:iam/rolePolicy:RolePolicy",
+            "enrich-object",
+            {"role": "t-enrich-role", "policy": {"Statement": [allow("s3:PutObject", "arn:aws:s3:::logs/good/*")]}},
+            inner["urn"],
+        ),
+        res(
+            "aws:iam/rolePolicy:RolePolicy",
+            "enrich-empty",
+            {"role": "t-enrich-role", "policy": '{"Version": "2012-10-17"}'},
+            inner["urn"],
+        ),
         loader,
         res("aws:lambda/function:Function", "loader-fn", {"name": "t-loader"}, loader["urn"]),
         policy(
@@ -175,7 +188,7 @@ def test_each_component_shows_its_notable_resources_labelled_and_counts_the_rest
     }
     assert arch.counts == {
         "collector": 2,  # target group, role policy
-        "enrich": 3,  # three role policies (the inner component itself is not a resource of AWS)
+        "enrich": 5,  # five role policies (the inner component itself is not a resource of AWS)
         "loader": 2,
         "db": 1,  # the secret
         "storage": 1,
@@ -199,6 +212,7 @@ def test_the_arrows_follow_the_data_from_trackers_to_the_stores():
         ("t-raw", "t-enrich"): "",
         ("t-enrich", "t-enriched"): "",
         ("t-enrich", "t-lake"): "bad/",
+        ("t-enrich", "logs"): "good/",
         ("t-enrich", "t-events"): "SQL",
         ("t-loader", "t-events"): "SQL",
         ("alarms", "t-alerts"): "notify",
@@ -258,14 +272,14 @@ EC2 Auto Scaling group, 1-2 instances" fillcolor="#f7b267" shape=box3d]
 		n0 [label="t-lb
 load balancer" fillcolor="#f9d5a7" shape=box]
 	}
-	subgraph cluster_2 {
+	n2 [label="t-raw
+Kinesis stream, 1 shard(s), 24h" fillcolor="#b5d99c" shape=cds]
+	subgraph cluster_3 {
 		color="#888888" label="observability  (+1 resources)" style=rounded
 		n3 [label="t-alerts
 SNS topic" fillcolor="#f4a6a6" shape=box]
 		alarms [label="1 CloudWatch alarms" fillcolor="#f4a6a6" shape=box]
 	}
-	n2 [label="t-raw
-Kinesis stream, 1 shard(s), 24h" fillcolor="#b5d99c" shape=cds]
 	alarms -> n3 [label=notify]
 	n0 -> n1 [label="" color="#2b6cb0" penwidth=2]
 	n1 -> n2 [label=raw color="#2b6cb0" penwidth=2]
@@ -281,7 +295,7 @@ def test_the_graph_is_clusters_of_boxes_with_free_streams_and_blue_data_arrows()
                 ("n3", "t-alerts\nSNS topic", "aws:sns/topic:Topic"),
                 ("alarms", "1 CloudWatch alarms", diagram.ALARM),
             ],
-            "streams": [("n2", "t-raw\nKinesis stream, 1 shard(s), 24h", "aws:kinesis/stream:Stream")],
+            "bus": [("n2", "t-raw\nKinesis stream, 1 shard(s), 24h", "aws:kinesis/stream:Stream")],
             "app": [
                 ("n1", "t-app\nEC2 Auto Scaling group, 1-2 instances", "aws:autoscaling/group:Group"),
                 ("n0", "t-lb\nload balancer", "aws:lb/loadBalancer:LoadBalancer"),
