@@ -224,8 +224,6 @@ class SnowplowMocks(pulumi.runtime.Mocks):
     def _arn(self, service: str, resource: str) -> str:
         region = "" if service in _GLOBAL_SERVICES else self.region
         account = "" if service == "s3" else ACCOUNT_ID
-        if service == "sqs":
-            return f"arn:aws:sqs:{region}:{account}:{resource}"
         return f"arn:aws:{service}:{region}:{account}:{resource}"
 
     def _physical_name(self, args: pulumi.runtime.MockResourceArgs) -> str:
