@@ -54,6 +54,7 @@ def small_plan() -> list[dict]:
     loader = component("snowplow:pipeline:Loader", "loader")
     watch = component("snowplow:platform:Observability", "observability")
     lonely = component("snowplow:platform:Keys", "keys")
+    iam = component("snowplow:platform:Access", "access")
     return [
         {**component("pulumi:pulumi:Stack", "snowplow-t", parent=None), "urn": STACK},
         collector,
@@ -151,6 +152,13 @@ def small_plan() -> list[dict]:
         res("aws:cloudwatch/dashboard:Dashboard", "board", {"dashboardName": "t-board"}, watch["urn"]),
         res("aws:sns/topicSubscription:TopicSubscription", "mail", {}, watch["urn"]),
         lonely,
+        iam,
+        res("aws:iam/role:Role", "role", {"name": "t-role"}, iam["urn"]),
+        res("aws:ec2/vpc:Vpc", "adopted", {}, iam["urn"]),  # no CIDR known
+        res("aws:rds/instance:Instance", "replica", {"identifier": "t-replica"}, iam["urn"]),
+        # a secret and a role policy outside every component draw nothing
+        res("aws:secretsmanager/secret:Secret", "stray", {"name": "t-stray"}, "urn:gone"),
+        policy("stray-policy", {"urn": "urn:gone"}, "t-nobody", [allow("kinesis:GetRecords", f"{KINESIS}t-raw")]),
         # a resource whose parent is not in the plan, and the provider (parented by nothing) are not drawn
         res("aws:kms/key:Key", "orphan", {}, f"{P}snowplow:gone:Thing::gone"),
         res("pulumi:providers:aws", "default", {}, None),
@@ -180,6 +188,10 @@ def test_each_component_shows_its_notable_resources_labelled_and_counts_the_rest
         "db": [("t-events\nRDS PostgreSQL (db.t4g.micro)", "aws:rds/instance:Instance")],
         "storage": [("t-lake\nS3 bucket", "aws:s3/bucketV2:BucketV2"), ("logs\nS3 bucket", "aws:s3/bucket:Bucket")],
         "network": [("VPC 10.0.0.0/16", "aws:ec2/vpc:Vpc")],
+        "access": [
+            ("VPC ", "aws:ec2/vpc:Vpc"),
+            ("t-replica\nRDS PostgreSQL ()", "aws:rds/instance:Instance"),
+        ],
         "observability": [
             ("t-alerts\nSNS topic", "aws:sns/topic:Topic"),
             ("t-board\nCloudWatch dashboard", "aws:cloudwatch/dashboard:Dashboard"),
@@ -194,9 +206,12 @@ def test_each_component_shows_its_notable_resources_labelled_and_counts_the_rest
         "storage": 1,
         "network": 2,
         "observability": 1,  # the subscription; the alarms are one box
+        "access": 1,  # the role
     }
     ids = [node for entries in arch.components.values() for node, _, _ in entries]
     assert len(ids) == len(set(ids))
+    # every arrow joins drawn boxes (or the trackers)
+    assert {end for edge in arch.edges for end in edge} <= {*ids, "trackers"}
 
 
 def test_the_arrows_follow_the_data_from_trackers_to_the_stores():
@@ -347,7 +362,7 @@ def test_make_diagram_plans_the_stack_draws_it_and_says_what_it_wrote(tmp_path, 
     lines = capsys.readouterr().out.splitlines()
     assert lines[:4] == [
         "== planning Pulumi.mine.yaml offline (mock engine)",
-        "== drawing 14 resources in 8 components",
+        "== drawing 16 resources in 9 components",
         f"wrote {tmp_path / 'pic.svg'}",
         f"wrote {tmp_path / 'pic.png'}",
     ]
@@ -408,7 +423,7 @@ def test_make_diagram_shows_each_step_before_it_starts(tmp_path, monkeypatch):
         return ProgramRun("snowplow", stack_file.stack, small_plan(), {}, set())
 
     def slow_draw(graph, out):
-        assert stdout.shown.endswith("== drawing 14 resources in 8 components\n")
+        assert stdout.shown.endswith("== drawing 16 resources in 9 components\n")
         return []
 
     monkeypatch.setattr(diagram, "run_program", slow_plan)
@@ -443,3 +458,21 @@ def test_make_diagram_explains_itself(capsys):
     assert "--config CONFIG path to any Pulumi.<name>.yaml stack file" in out
     assert "--out OUT output path without extension (default docs/architecture-<stack>)" in out
     assert "Renders SVG and PNG with Graphviz." in out and "python -m offline.diagram" not in out  # 1st paragraph
+
+
+def test_a_component_of_plain_resources_is_a_box_of_counts_and_one_alarm_is_one_box():
+    watch = component("snowplow:platform:Observability", "observability")
+    access = component("snowplow:platform:Access", "access")
+    plan = [
+        {**component("pulumi:pulumi:Stack", "snowplow-t", parent=None), "urn": STACK},
+        access,
+        res("aws:iam/role:Role", "role", {"name": "t-role"}, access["urn"]),
+        watch,
+        res("aws:cloudwatch/metricAlarm:MetricAlarm", "lag", {}, watch["urn"]),
+    ]
+    arch = diagram.describe(run_of(plan))
+    assert arch.components == {
+        "access": [],
+        "observability": [("alarms", "1 CloudWatch alarms", diagram.ALARM)],
+    }
+    assert arch.counts == {"access": 1, "observability": 0}
