@@ -71,6 +71,8 @@ TINY_PACK = textwrap.dedent(
 
     def stack(args, report):
         """Reports the stack as a stack policy sees it."""
+        if any(r.name == "boom" for r in args.resources):
+            raise RuntimeError("boom in the stack policy")
         report(json.dumps([{
             "name": r.name,
             "parent": r.parent.name if r.parent else None,
@@ -144,8 +146,15 @@ BUCKET = {
     "dependencies": [PROVIDER["urn"]],
     "propertyDependencies": {"bucket": [PROVIDER["urn"]]},
 }
-QUIET = {"urn": f"{P}tiny:index:Quiet::q", "type": "tiny:index:Quiet", "name": "q", "provider": "urn:not-in-plan::1"}
-PLAN = [PROVIDER, COMPONENT, BUCKET, QUIET]
+QUIET = {
+    "urn": f"{P}tiny:index:Quiet::q",
+    "type": "tiny:index:Quiet",
+    "name": "q",
+    "provider": "urn:not-in-plan::1",
+    "parent": BUCKET["urn"],
+}
+PLAIN = {"urn": f"{P}tiny:index:Quiet::plain", "type": "tiny:index:Quiet", "name": "plain", "provider": PROVIDER["urn"]}
+PLAN = [PROVIDER, COMPONENT, BUCKET, QUIET, PLAIN]
 
 
 def _seen(report):
@@ -216,7 +225,9 @@ def test_the_stack_policy_sees_parents_dependencies_and_providers(tiny):
     (stack,) = [v for v in report["violations"] if v["policy"] == "tiny-stack"]
     assert stack["urn"] == "" and stack["enforcementLevel"] == "mandatory"
     resources = {r["name"]: r for r in json.loads(stack["message"].splitlines()[-1])}
-    assert set(resources) == {"eu", "data", "q"}  # custom resources only
+    assert set(resources) == {"eu", "data", "q", "plain"}  # custom resources only
+    assert resources["q"]["parent"] == "data"
+    assert resources["plain"]["provider"]["name"] == "eu"  # named by its URN alone, without an id
     assert resources["data"] == {
         "name": "data",
         "parent": None,  # its parent, a component, is not among the custom resources a stack policy sees
@@ -429,3 +440,23 @@ def test_a_diagnostic_without_urn_or_known_level_is_reported_on_the_resource_as_
     )
     assert policy._violation(diagnostic, "urn:x")["urn"] == "urn:own"
     assert policy._violation(diagnostic, "urn:x")["enforcementLevel"] == "mandatory"
+
+
+def test_a_crashing_stack_policy_fails_the_run_naming_the_call(tiny):
+    boom = {"urn": f"{P}tiny:index:Quiet::boom", "type": "tiny:index:Quiet", "name": "boom"}
+    with PolicyPackProcess(tiny) as pack:
+        with pytest.raises(PolicyPackError) as error:
+            pack.run([boom])
+        assert str(error.value).startswith("AnalyzeStack failed: UNKNOWN: ")
+        assert "boom in the stack policy" in str(error.value)
+        assert pack.running  # the pack itself lives on
+
+
+def test_a_pack_that_ignores_sigint_is_killed_after_the_grace_period(tmp_path):
+    deaf = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n" + TINY_PACK
+    pack = PolicyPackProcess(make_pack(tmp_path / "deaf", deaf)).start()
+    process = pack._process
+    started = time.monotonic()
+    pack.close()
+    assert process.returncode == -signal.SIGKILL
+    assert 4.5 < time.monotonic() - started < 30
