@@ -176,7 +176,7 @@ class SnowplowMocks(pulumi.runtime.Mocks):
         }
 
     def _subnet(self, args: dict) -> dict:
-        subnet_id = args.get("id", "")
+        subnet_id = args["id"]  # the program looks subnets up by id only
         if subnet_id in self.missing_subnets:
             return {}, [("id", f"no matching EC2 Subnet found for {subnet_id}")]
         if subnet_id not in self.subnet_azs:
