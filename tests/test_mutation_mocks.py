@@ -374,3 +374,29 @@ def test_an_invoke_without_an_answer_is_named():
     with pytest.raises(NotImplementedError) as error:
         call(SnowplowMocks("eu-west-1"), "aws:ec2/getVpc:getVpc")
     assert str(error.value) == "offline mocks have no answer for invoke aws:ec2/getVpc:getVpc"
+
+
+def test_generated_names_never_collide_in_a_plan():
+    prefixed = {new("aws:s3/bucket:Bucket", {"bucketPrefix": "t-logs-"}, name=n)[0] for n in ("a", "b", "c")}
+    assert len(prefixed) == 3  # one prefix, three buckets
+    across_types = {new(t, {"namePrefix": "t-"}, name="x")[0] for t in ("aws:iam/role:Role", "aws:iam/policy:Policy")}
+    assert len(across_types) == 2
+    _, bucket = new("aws:s3/bucket:Bucket")  # auto-named: the generated name is the bucket
+    assert bucket["bucket"] == bucket["id"] == bucket["name"] and re.fullmatch("res-[0-9a-f]{7}", bucket["bucket"])
+
+
+def test_each_gateway_and_load_balancer_gets_its_own_valid_address():
+    names = [f"nat-{i}" for i in range(40)]
+    nat_ips = [new("aws:ec2/natGateway:NatGateway", name=n)[1]["publicIp"] for n in names]
+    eip_ips = [new("aws:ec2/eip:Eip", name=n)[1]["publicIp"] for n in names]
+    for ips, network in ((nat_ips, "203.0.113."), (eip_ips, "198.51.100.")):  # the documentation ranges
+        assert all(ip.startswith(network) and 1 <= int(ip.rsplit(".", 1)[1]) <= 254 for ip in ips), ips
+        assert len(set(ips)) > 30  # spread over the range, not one address
+    dns = {new("aws:lb/loadBalancer:LoadBalancer", {"name": "t-lb"}, name=n)[1]["dnsName"] for n in names[:5]}
+    assert len(dns) == 5 and all(re.fullmatch(r"t-lb-\d+\.eu-west-1\.elb\.amazonaws\.com", d) for d in dns)
+
+
+def test_a_schedule_without_a_group_is_in_the_default_group():
+    _, schedule = new("aws:scheduler/schedule:Schedule", {"name": "nightly"})
+    assert schedule["groupName"] == "default"
+    assert schedule["arn"] == f"arn:aws:scheduler:{A}:schedule/default/nightly"
