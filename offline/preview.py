@@ -197,7 +197,7 @@ def report(
             exit_code = EXIT_POLICY
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
+        args.json.write_text(json.dumps(document, indent=2) + "\n")
         print(f"Plan written to {args.json}")
     if args.render:
         files = render_app_files(run, args.render)
@@ -205,7 +205,7 @@ def report(
     if args.diagram:
         from offline import diagram  # imports graphviz only when asked
 
-        fmt = args.diagram.suffix.lstrip(".") or "svg"
+        fmt = args.diagram.suffix.removeprefix(".") or "svg"
         (written,) = diagram.write(diagram.to_graph(diagram.describe(run)), args.diagram, [fmt])
         print(f"Architecture diagram written to {written}")
     print(f"Preview of stack {run.stack} took {time.perf_counter() - started:.2f}s")

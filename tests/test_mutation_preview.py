@@ -48,12 +48,13 @@ def small_run(stack="t") -> ProgramRun:
         res("aws:kms/key:Key", "key", parent=APP, protect=True, retain=True),
         res("snowplow:test:Inner", "inner", parent=APP, custom=False),
         res("aws:s3/bucketV2:BucketV2", "bucket", parent=INNER, retain=True),
+        # objects the renderer skips come first: one without a file name must not end the loop
+        res(OBJECT, "no-file", parent=INNER, inputs={"content": "x", "metadata": {"snowplow-app": "enrich"}}),
         res(
             OBJECT, "config", parent=INNER, inputs={"content": "[secret]", "metadata": _meta("enrich", "config.hocon")}
         ),
         res(OBJECT, "archive", parent=INNER, inputs={"contentBase64": "AAA=", "metadata": _meta("dbt", "p.tar.gz")}),
         res(OBJECT, "iglu", parent=INNER, inputs={"content": "{}", "metadata": _meta("enrich", "iglu.json")}),
-        res(OBJECT, "no-file", parent=INNER, inputs={"content": "x", "metadata": {"snowplow-app": "enrich"}}),
         res(OBJECT, "no-app", parent=INNER, inputs={"content": "x", "metadata": {"snowplow-file": "f"}}),
         res(OBJECT, "plain", parent=INNER, inputs={"content": "x"}),
         res(
