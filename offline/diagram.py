@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default dev)")
     source.add_argument("--config", type=Path, help="path to any Pulumi.<name>.yaml stack file")
     parser.add_argument("--out", type=Path, help="output path without extension (default docs/architecture-<stack>)")
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)  # None: sys.argv[1:]
     path = args.config or PROJECT_DIR / f"Pulumi.{args.stack}.yaml"
     started = time.perf_counter()
     print(f"== planning {path.name} offline (mock engine)", flush=True)

@@ -11,7 +11,6 @@ import json
 import os
 import sys
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +107,7 @@ def policy_config_for(stack_file: StackFile, explicit: Path | None) -> Path | No
     return candidate if candidate.is_file() else None
 
 
-def parse_args(argv: list[str]) -> argparse.Namespace:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="make preview", description=__doc__)
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default dev)")
@@ -124,12 +123,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--diagram", type=Path, help="draw the planned architecture here (.svg or .png; needs Graphviz)"
     )
-    return parser.parse_args(argv)
+    return parser.parse_args(argv)  # None: sys.argv[1:]
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"pulumi_aws\..*")
+    args = parse_args(argv)
     path = args.config or PROJECT_DIR / f"Pulumi.{args.stack}.yaml"
     started = time.perf_counter()
     try:

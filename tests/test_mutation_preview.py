@@ -45,6 +45,7 @@ def small_run(stack="t") -> ProgramRun:
         res("aws:kinesis/stream:Stream", "raw", inputs={"name": "t-raw", "shardCount": 1, "retentionPeriod": 24}),
         res("snowplow:test:App", "app", custom=False),
         res("aws:sqs/queue:Queue", "queue", parent=APP),
+        res("aws:sqs/queuePolicy:QueuePolicy", "queue-policy", parent=f"{P}aws:sqs/queue:Queue::queue"),
         res("aws:kms/key:Key", "key", parent=APP, protect=True, retain=True),
         res("snowplow:test:Inner", "inner", parent=APP, custom=False),
         res("aws:s3/bucketV2:BucketV2", "bucket", parent=INNER, retain=True),
@@ -93,6 +94,7 @@ TREE = [
     "│  │  └─ aws:s3/bucketV2:BucketV2  bucket [retain]",
     "│  ├─ aws:kms/key:Key  key [protect] [retain]",
     "│  └─ aws:sqs/queue:Queue  queue",
+    "│     └─ aws:sqs/queuePolicy:QueuePolicy  queue-policy",
     "└─ aws:kinesis/stream:Stream  raw",
 ]
 OUTPUTS = [
@@ -102,7 +104,7 @@ OUTPUTS = [
     '    stream_names : {"raw": "t-raw"}',
     "    token        : [secret]",
 ]
-SUMMARY = "Resources: 14 (11 AWS resources, 2 components, 1 stack)"
+SUMMARY = "Resources: 15 (12 AWS resources, 2 components, 1 stack)"
 
 
 def test_the_tree_outputs_and_summary_read_like_the_clis():
@@ -296,6 +298,12 @@ def test_the_cost_is_priced_where_the_provider_would_deploy(tmp_path, capsys, pl
     monkeypatch.setenv("AWS_REGION", "eu-west-1")
     assert preview.main(["--config", str(stack), "--no-policy"]) == 0
     assert " a month in eu-west-1" in capsys.readouterr().out
+
+
+def test_the_pack_is_told_the_projects_name(tmp_path, planned, kills, monkeypatch):
+    monkeypatch.setattr(preview, "project_name", lambda: "my-data")
+    preview.main(["--config", str(_stack(tmp_path))])
+    assert (kills[0].stack, kills[0].project) == ("t", "my-data")
 
 
 def test_a_config_error_exits_1_naming_the_file_and_stops_the_pack(tmp_path, capsys, monkeypatch, kills):
