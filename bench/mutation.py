@@ -108,9 +108,20 @@ TEST_MAP = {
     "offline/engine.py": ["test_engine.py", "test_mutation_engine.py"],
     "offline/diagram.py": ["test_mutation_diagram.py"],
     "offline/mocks.py": ["test_engine.py", "test_mutation_mocks.py"],
-    # the driver: the real pack answers in-process under mutmut, so start/close/kill/_read_port are judged by the
-    # tests that start a pack of their own (tests/test_mutation_policy.py's tiny pack) as a real process
-    "offline/policy.py": ["test_policies_pack.py", "test_mutation_policy.py"],
+    # the driver. Under mutmut the real pack answers in-process; the tests that start a pack of their own as a
+    # process (the tiny pack of test_mutation_policy.py, the broken packs of test_policies_pack.py) judge
+    # start/_read_port/close/kill, but a pack process started at `nice -n 19` on a busy machine can starve past
+    # its 30 s start timeout (the first run's stats collection failed so), so they are left out of this map and
+    # those functions are reported as not judged by it
+    "offline/policy.py": [
+        "test_policies_pack.py",
+        "test_mutation_policy.py::test_config_files_and_entries_are_checked",
+        "test_mutation_policy.py::test_the_policy_section_lists_mandatory_first_then_by_rule_and_resource",
+        "test_mutation_policy.py::test_a_diagnostic_without_urn_or_known_level_is_reported_on_the_resource_as_advisory",
+        "--deselect=tests/test_policies_pack.py::test_pack_start_failure_is_reported_and_cleaned_up",
+        "--deselect=tests/test_policies_pack.py::test_a_pack_that_fails_while_warming_up_fails_the_run",
+        "--deselect=tests/test_policies_pack.py::test_crashing_policy_surfaces_as_error",
+    ],
     "offline/preview.py": [
         "test_preview.py",
         "test_mutation_preview.py",

@@ -349,7 +349,7 @@ def test_a_pack_that_never_reports_its_port_times_out(tmp_path):
     with pytest.raises(PolicyPackError) as error:
         pack.start()
     assert str(error.value) == "policy pack did not report its port within 1.5s"
-    assert 1.4 < time.monotonic() - started < 10
+    assert 1.4 < time.monotonic() - started < 30
     assert not pack.running
 
 
