@@ -118,6 +118,7 @@ TEST_MAP = {
         "test_mutation_policy.py::test_config_files_and_entries_are_checked",
         "test_mutation_policy.py::test_the_policy_section_lists_mandatory_first_then_by_rule_and_resource",
         "test_mutation_policy.py::test_a_diagnostic_without_urn_or_known_level_is_reported_on_the_resource_as_advisory",
+        "test_mutation_policy.py::test_the_analyze_requests_carry_each_plan_entry_as_the_cli_sends_it",
         "--deselect=tests/test_policies_pack.py::test_pack_start_failure_is_reported_and_cleaned_up",
         "--deselect=tests/test_policies_pack.py::test_a_pack_that_fails_while_warming_up_fails_the_run",
         "--deselect=tests/test_policies_pack.py::test_crashing_policy_surfaces_as_error",

@@ -460,3 +460,35 @@ def test_a_pack_that_ignores_sigint_is_killed_after_the_grace_period(tmp_path):
     pack.close()
     assert process.returncode == -signal.SIGKILL
     assert 4.5 < time.monotonic() - started < 30
+
+
+def test_the_analyze_requests_carry_each_plan_entry_as_the_cli_sends_it():
+    by_urn = {r["urn"]: r for r in PLAN}
+    request = policy._analyze_request(BUCKET, by_urn)
+    assert (request.type, request.urn, request.name) == ("aws:s3/bucket:Bucket", BUCKET["urn"], "data")
+    assert policy.json_format.MessageToDict(request.properties) == {"bucket": "t-data", "tags": {"a": "b"}}
+    assert (request.options.protect, request.options.parent) == (True, COMPONENT["urn"])
+    assert (request.provider.type, request.provider.urn, request.provider.name) == (
+        "pulumi:providers:aws",
+        PROVIDER["urn"],
+        "eu",
+    )
+    assert policy.json_format.MessageToDict(request.provider.properties) == {"region": "eu-west-1"}
+    plain = policy._analyze_request(PLAIN, by_urn)
+    assert plain.provider.name == "eu" and plain.options.parent == "" and plain.options.protect is False
+    assert not policy._analyze_request(QUIET, by_urn).HasField("provider")  # its provider is not in the plan
+    assert not policy._analyze_request(PROVIDER, by_urn).HasField("provider")
+
+    stack = policy._stack_resource(BUCKET, by_urn)
+    assert (stack.type, stack.urn, stack.name, stack.parent) == (
+        "aws:s3/bucket:Bucket",
+        BUCKET["urn"],
+        "data",
+        COMPONENT["urn"],
+    )
+    assert list(stack.dependencies) == [PROVIDER["urn"]]
+    assert {k: list(v.urns) for k, v in stack.propertyDependencies.items()} == {"bucket": [PROVIDER["urn"]]}
+    assert stack.options.protect is True and stack.options.parent == COMPONENT["urn"] and stack.provider.name == "eu"
+    bare = policy._stack_resource(PROVIDER, by_urn)
+    assert (bare.parent, list(bare.dependencies), dict(bare.propertyDependencies)) == ("", [], {})
+    assert not bare.HasField("provider")
