@@ -31,9 +31,9 @@ def plan_resources(resources: list[dict]) -> list[dict]:
     ]
 
 
-def plan_cost(resources: list[dict], region: str, table: dict | None = None) -> dict[str, Any]:
+def plan_cost(resources: list[dict], region: str) -> dict[str, Any]:
     """The plan's `cost` document: monthlyUsd, per component, perMillionEventsUsd at the design peak."""
-    return estimate(plan_resources(resources), region, table).document()
+    return estimate(plan_resources(resources), region).document()
 
 
 def cost_lines(cost: dict[str, Any]) -> list[str]:
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--refresh", action="store_true", help="re-read instance prices from the Price List API")
     parser.add_argument("--region", action="append", help="region to refresh (default: every region in the table)")
     parser.add_argument("--prices", type=Path, default=PRICES_PATH, help="price table to update")
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)  # None: sys.argv[1:]
     if not args.refresh:
         parser.print_help()
         return 0

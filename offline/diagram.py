@@ -143,7 +143,7 @@ def describe(run: ProgramRun) -> Architecture:
         for topic in (r for r in resources if r["type"] == "aws:sns/topic:Topic" and top.get(r["urn"]) == component):
             arch.edges[("alarms", node_of[topic["urn"]])] = "notify"
 
-    def nodes_in(component: str, types: Iterable[str]) -> list[str]:
+    def nodes_in(component: str | None, types: Iterable[str]) -> list[str]:
         return [n for n, _, t in arch.components.get(component, []) if t in types]
 
     streams = {name: node for (t, name), node in by_name.items() if t == "aws:kinesis/stream:Stream"}
@@ -152,7 +152,7 @@ def describe(run: ProgramRun) -> Architecture:
     }
     database_of_secret = {}  # a database component's secrets lead to its database
     for secret in (r for r in resources if r["type"] == SECRET):
-        databases = nodes_in(top.get(secret["urn"], ""), ("aws:rds/instance:Instance",))
+        databases = nodes_in(top.get(secret["urn"]), ("aws:rds/instance:Instance",))
         if databases:
             database_of_secret[physical_name(secret)] = databases[0]
 
@@ -167,7 +167,7 @@ def describe(run: ProgramRun) -> Architecture:
 
     # Reads and writes, from each compute's IAM statements (the role is named like its group, else its component's).
     for policy in (r for r in resources if r["type"] == ROLE_POLICY):
-        component = top.get(policy["urn"], "")
+        component = top.get(policy["urn"])
         role = policy["inputs"].get("role")
         compute = by_name.get(("aws:autoscaling/group:Group", role)) or next(iter(nodes_in(component, COMPUTE)), None)
         if compute is None:
@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default dev)")
     source.add_argument("--config", type=Path, help="path to any Pulumi.<name>.yaml stack file")
     parser.add_argument("--out", type=Path, help="output path without extension (default docs/architecture-<stack>)")
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)  # None: sys.argv[1:]
     path = args.config or PROJECT_DIR / f"Pulumi.{args.stack}.yaml"
     started = time.perf_counter()
     print(f"== planning {path.name} offline (mock engine)", flush=True)

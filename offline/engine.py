@@ -168,7 +168,6 @@ class ProgramRun:
     resources: list[dict[str, Any]]
     outputs: dict[str, Any]
     secret_outputs: set[str]
-    mocks: SnowplowMocks
     revealed_inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
@@ -227,9 +226,7 @@ def run_function(
     outputs, secret = _resolve_outputs(runtime_settings.get_root_resource().outputs)
     # Registration order depends on the event loop; a sorted plan diffs cleanly between runs.
     resources = sorted(monitor.registrations, key=lambda r: (r["parent"] is not None, r["urn"]))
-    return ProgramRun(
-        project, stack_file.stack, resources, outputs, secret, mocks, monitor.revealed_inputs, warnings.messages
-    )
+    return ProgramRun(project, stack_file.stack, resources, outputs, secret, monitor.revealed_inputs, warnings.messages)
 
 
 def _resolve_outputs(exports: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:

@@ -103,6 +103,17 @@ INSTANCE_TYPES = {
 }
 
 
+_DIRECTIONS = (("north", "n"), ("south", "s"), ("east", "e"), ("west", "w"), ("central", "c"))
+
+
+def _zone_id_prefix(region: str) -> str:
+    """The prefix of AWS's zone ids in a region: eu-west-1 -> euw1, ap-southeast-2 -> apse2."""
+    area, direction, number = region.split("-")
+    for word, letter in _DIRECTIONS:
+        direction = direction.replace(word, letter)
+    return f"{area}{direction}{number}"
+
+
 def _digest(*parts: str) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()
 
@@ -158,14 +169,14 @@ class SnowplowMocks(pulumi.runtime.Mocks):
         names = [f"{self.region}{letter}" for letter in "abc"]
         return {
             "names": names,
-            "zoneIds": [f"{self.region[:3]}{self.region[-1]}-az{i + 1}" for i in range(len(names))],
+            "zoneIds": [f"{_zone_id_prefix(self.region)}-az{i + 1}" for i in range(len(names))],
             "id": self.region,
             "state": "available",
             "groupNames": [self.region],
         }
 
     def _subnet(self, args: dict) -> dict:
-        subnet_id = args.get("id", "")
+        subnet_id = args["id"]  # the program looks subnets up by id only
         if subnet_id in self.missing_subnets:
             return {}, [("id", f"no matching EC2 Subnet found for {subnet_id}")]
         if subnet_id not in self.subnet_azs:
@@ -213,8 +224,6 @@ class SnowplowMocks(pulumi.runtime.Mocks):
     def _arn(self, service: str, resource: str) -> str:
         region = "" if service in _GLOBAL_SERVICES else self.region
         account = "" if service == "s3" else ACCOUNT_ID
-        if service == "sqs":
-            return f"arn:aws:sqs:{region}:{account}:{resource}"
         return f"arn:aws:{service}:{region}:{account}:{resource}"
 
     def _physical_name(self, args: pulumi.runtime.MockResourceArgs) -> str:
@@ -289,7 +298,7 @@ class SnowplowMocks(pulumi.runtime.Mocks):
     def _outputs_LoadBalancer(self, args, outputs, seed):
         name = outputs["name"]
         return {
-            "dnsName": f"{name}-{int(seed[:8], 16) % 10**10}.{self.region}.elb.amazonaws.com",
+            "dnsName": f"{name}-{int(seed[:8], 16)}.{self.region}.elb.amazonaws.com",
             "zoneId": "Z32O12XQLNTSW2",
             "arnSuffix": outputs["arn"].split(":loadbalancer/")[-1],
         }
@@ -323,9 +332,6 @@ class SnowplowMocks(pulumi.runtime.Mocks):
             "status": "ISSUED",
         }
 
-    def _outputs_Secret(self, args, outputs, seed):
-        return {"id": outputs["arn"]}
-
     def _outputs_Instance(self, args, outputs, seed):
         if args.typ != "aws:rds/instance:Instance":
             return {}
@@ -338,7 +344,7 @@ class SnowplowMocks(pulumi.runtime.Mocks):
             return {}
         # Redshift names the secret it manages after the namespace: redshift!<namespace>-<admin user>
         admin = args.inputs.get("adminUsername", "admin")
-        admin = admin.get("value", admin) if isinstance(admin, dict) else admin  # a secret input arrives wrapped
+        admin = admin["value"] if isinstance(admin, dict) else admin  # a secret input arrives wrapped
         name = f"redshift!{outputs['namespaceName']}-{admin}"
         return {"adminPasswordSecretArn": self._arn("secretsmanager", f"secret:{name}-AbCdEf")}
 

@@ -11,7 +11,6 @@ import json
 import os
 import sys
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +107,7 @@ def policy_config_for(stack_file: StackFile, explicit: Path | None) -> Path | No
     return candidate if candidate.is_file() else None
 
 
-def parse_args(argv: list[str]) -> argparse.Namespace:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="make preview", description=__doc__)
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default dev)")
@@ -124,12 +123,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--diagram", type=Path, help="draw the planned architecture here (.svg or .png; needs Graphviz)"
     )
-    return parser.parse_args(argv)
+    return parser.parse_args(argv)  # None: sys.argv[1:]
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"pulumi_aws\..*")
+    args = parse_args(argv)
     path = args.config or PROJECT_DIR / f"Pulumi.{args.stack}.yaml"
     started = time.perf_counter()
     try:
@@ -197,7 +195,7 @@ def report(
             exit_code = EXIT_POLICY
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
+        args.json.write_text(json.dumps(document, indent=2) + "\n")
         print(f"Plan written to {args.json}")
     if args.render:
         files = render_app_files(run, args.render)
@@ -205,7 +203,7 @@ def report(
     if args.diagram:
         from offline import diagram  # imports graphviz only when asked
 
-        fmt = args.diagram.suffix.lstrip(".") or "svg"
+        fmt = args.diagram.suffix.removeprefix(".") or "svg"
         (written,) = diagram.write(diagram.to_graph(diagram.describe(run)), args.diagram, [fmt])
         print(f"Architecture diagram written to {written}")
     print(f"Preview of stack {run.stack} took {time.perf_counter() - started:.2f}s")
