@@ -166,7 +166,10 @@ def check_sse_configuration(args, report, cfg):
         if rules is UNKNOWN:
             continue
         if not rules:
-            report(f"S3 encryption configuration '{config.name}' has no rules; add one with sse_algorithm 'aws:kms'.")
+            report(
+                f"S3 encryption configuration '{config.name}' has no rules; add one with sse_algorithm 'aws:kms'.",
+                config.urn,
+            )
         for algorithm, key in rules:
             if algorithm == "AES256":
                 sink, why_not = _sse_s3_verdict(config, owners, sinks, cfg)
@@ -437,7 +440,7 @@ def check_launch_template_ebs(args, report, cfg):
                     continue
                 problem = known(lambda e=ebs: account.problem(get(e, "encrypted"), get(e, "kmsKeyId"), cfg), "")
                 if problem:
-                    device = known(lambda m=mapping: get(m, "deviceName"), "?")
+                    device = known(lambda m=mapping: get(m, "deviceName", default="?"), "?")
                     _report_volume(
                         report,
                         template,
