@@ -1044,3 +1044,51 @@ def test_managed_results_need_a_suitable_key_and_replace_the_result_configuratio
     assert verdicts(pack, ATHENA, [off]) == {
         "analysis": [f"Athena workgroup 'analysis' writes query results with SSE_S3{WRITE_FIX}"]
     }
+
+
+# --- Values decided at deploy time -------------------------------------------------------------
+
+
+def test_ebs_settings_decided_at_deploy_time_raise_no_violation(pack):
+    """What depends on an unknown value is left to deploy time; what is known beside it is still judged."""
+    unknown_mappings = good_launch_template(blockDeviceMappings=UNKNOWN_STRING)
+    unknown_ebs = good_launch_template(blockDeviceMappings=[{"deviceName": "/dev/xvda", "ebs": UNKNOWN_STRING}])
+    unknown_flag = good_launch_template(blockDeviceMappings=[mapping(encrypted=UNKNOWN_STRING, kmsKeyId=KEY_ARN)])
+    for template in (unknown_mappings, unknown_ebs, unknown_flag):
+        assert verdicts(pack, TEMPLATE_RULE, [template], PROD_CONFIG) == {}
+    unknown_name = good_launch_template(
+        blockDeviceMappings=[{"deviceName": UNKNOWN_STRING, "ebs": {"encrypted": False}}]
+    )
+    assert verdicts(pack, TEMPLATE_RULE, [unknown_name]) == {
+        "enrich-lt": [
+            f"'enrich-lt' ({LAUNCH_TEMPLATE}): the volume at block_device_mappings[0] ('?') is not encrypted; "
+            f"{TEMPLATE_FIX}"
+        ]
+    }
+    instance = resource(INSTANCE, "box", {"rootBlockDevice": UNKNOWN_STRING, "tags": TAGS})
+    assert verdicts(pack, INSTANCE_RULE, [instance], PROD_CONFIG) == {}
+    volume = resource(VOLUME, "vol", {"encrypted": UNKNOWN_BOOL, "tags": TAGS})
+    assert verdicts(pack, VOLUME_RULE, [volume], PROD_CONFIG) == {}
+
+
+def test_listener_settings_decided_at_deploy_time_raise_no_violation(pack):
+    listener = resource(LISTENER, "l", {"protocol": UNKNOWN_STRING, "port": 80})
+    assert verdicts(pack, REDIRECT_RULE, [listener]) == {}
+    alb = good_alb_set()
+    alb[4]["inputs"]["protocol"] = UNKNOWN_STRING
+    forward = {"type": "forward", "targetGroupArn": "arn"}
+    assert verdicts(pack, REDIRECT_RULE, [*alb, listener_rule(alb[4], [forward])]) == {}
+    elb = resource(CLASSIC_ELB, "elb", {"listeners": UNKNOWN_STRING, "tags": TAGS})
+    assert verdicts(pack, REDIRECT_RULE, [elb]) == {}
+    listeners = [{"lbProtocol": UNKNOWN_STRING}, {"lbProtocol": "http"}]
+    elb = resource(CLASSIC_ELB, "elb", {"listeners": listeners, "tags": TAGS})
+    assert [m[:52] for m in verdicts(pack, REDIRECT_RULE, [elb])["elb"]] == [
+        "Classic load balancer 'elb' serves listeners[1] over"
+    ]
+
+
+def test_an_encrypted_database_whose_source_is_decided_at_deploy_time_keeps_the_sources_key(pack):
+    """A replica's key follows its source unless given, so a source known only at deploy time leaves it alone."""
+    replica = good_rds(replicateSourceDb=UNKNOWN_STRING, kmsKeyId=ALIAS_KEY)
+    assert verdicts(pack, DATABASE, [replica], PROD_CONFIG) == {}
+    assert list(verdicts(pack, DATABASE, [good_rds(kmsKeyId=ALIAS_KEY)], PROD_CONFIG)) == ["iglu-db"]
