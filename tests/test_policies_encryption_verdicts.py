@@ -1092,3 +1092,32 @@ def test_an_encrypted_database_whose_source_is_decided_at_deploy_time_keeps_the_
     replica = good_rds(replicateSourceDb=UNKNOWN_STRING, kmsKeyId=ALIAS_KEY)
     assert verdicts(pack, DATABASE, [replica], PROD_CONFIG) == {}
     assert list(verdicts(pack, DATABASE, [good_rds(kmsKeyId=ALIAS_KEY)], PROD_CONFIG)) == ["iglu-db"]
+
+
+def test_a_global_cluster_made_from_an_encrypted_cluster_is_encrypted(pack):
+    """A global cluster created with source_db_cluster_identifier takes the source cluster's storage encryption."""
+    source = resource(
+        RDS_CLUSTER, "primary", {"clusterIdentifier": "snowplow-primary", "storageEncrypted": True, "kmsKeyId": KEY_ARN}
+    )
+    global_cluster = resource(
+        GLOBAL_CLUSTER,
+        "global",
+        {"globalClusterIdentifier": "snowplow-global", "sourceDbClusterIdentifier": "snowplow-primary", "tags": TAGS},
+    )
+    assert verdicts(pack, DATABASE, [source, global_cluster], PROD_CONFIG) == {}
+    source["inputs"].update(storageEncrypted=False, kmsKeyId=None)
+    assert verdicts(pack, DATABASE, [source, global_cluster]) == {
+        "primary": [f"RDS cluster 'primary' does not encrypt its storage; {UNENCRYPTED_FIX}"],
+        "global": [
+            f"RDS global cluster 'global' does not encrypt its storage (it copies 'primary', which is unencrypted); "
+            f"{UNENCRYPTED_FIX}"
+        ],
+    }
+
+
+def test_only_the_database_a_replica_names_is_its_source(pack):
+    other = resource(RDS_INSTANCE, "other", {"identifier": "snowplow-other", "tags": TAGS})
+    unnamed = resource(RDS_INSTANCE, "unnamed", {"tags": TAGS})
+    replica = resource(RDS_INSTANCE, "replica", {"replicateSourceDb": "snowplow-primary", "tags": TAGS})
+    found = verdicts(pack, DATABASE, [other, unnamed, replica])
+    assert sorted(found) == ["other", "unnamed"]
