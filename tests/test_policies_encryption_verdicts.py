@@ -1121,3 +1121,47 @@ def test_only_the_database_a_replica_names_is_its_source(pack):
     replica = resource(RDS_INSTANCE, "replica", {"replicateSourceDb": "snowplow-primary", "tags": TAGS})
     found = verdicts(pack, DATABASE, [other, unnamed, replica])
     assert sorted(found) == ["other", "unnamed"]
+
+
+def test_a_given_key_is_judged_even_when_the_accounts_default_key_is_decided_at_deploy_time(pack):
+    unknown_default_key = [*by_default(), resource(DEFAULT_KEY, "ebs-key", {"keyArn": UNKNOWN_STRING})]
+    template = good_launch_template(blockDeviceMappings=[mapping(encrypted="true", kmsKeyId=ALIAS_KEY)])
+    assert verdicts(pack, TEMPLATE_RULE, [template, *unknown_default_key], PROD_CONFIG) == {
+        "enrich-lt": [
+            f"'enrich-lt' ({LAUNCH_TEMPLATE}): the volume at block_device_mappings[0] ('/dev/xvda') is encrypted, but "
+            f"{AWS_MANAGED}; {TEMPLATE_FIX}"
+        ]
+    }
+
+
+def test_the_launch_template_an_instance_names_is_the_one_that_counts(pack):
+    """An instance that also depends on another launch template takes its root from the one in launch_template."""
+    encrypting = good_launch_template(blockDeviceMappings=[mapping(encrypted="true", kmsKeyId=KEY_ARN)])
+    other = good_launch_template(
+        "other-lt", blockDeviceMappings=[mapping("/dev/sdf", encrypted="true", kmsKeyId=KEY_ARN)]
+    )
+    instance = resource(
+        INSTANCE,
+        "box",
+        {"launchTemplate": {"id": "x"}},
+        deps=[encrypting, other],
+        prop_deps={"launchTemplate": [encrypting]},
+    )
+    assert verdicts(pack, INSTANCE_RULE, [encrypting, other, instance], PROD_CONFIG) == {}
+    named_other = resource(
+        INSTANCE,
+        "box",
+        {"launchTemplate": {"id": "x"}},
+        deps=[encrypting, other],
+        prop_deps={"launchTemplate": [other]},
+    )
+    assert list(verdicts(pack, INSTANCE_RULE, [encrypting, other, named_other], PROD_CONFIG)) == ["box"]
+
+
+def test_an_unknown_workgroup_setting_is_named_by_its_place_in_the_preview_advisory(pack):
+    workgroup = athena_workgroup(enforceWorkgroupConfiguration=UNKNOWN_BOOL)
+    (advisory,) = [v for v in run(pack, [workgroup])["violations"] if v["policy"] == ATHENA]
+    assert advisory["enforcementLevel"] == "advisory"
+    assert advisory["message"].endswith(
+        "value at .configuration.enforceWorkgroupConfiguration can't be known during preview"
+    )
