@@ -1165,3 +1165,33 @@ def test_an_unknown_workgroup_setting_is_named_by_its_place_in_the_preview_advis
     assert advisory["message"].endswith(
         "value at .configuration.enforceWorkgroupConfiguration can't be known during preview"
     )
+
+
+def test_a_stream_names_the_encryption_type_it_was_given(pack):
+    """The stream's own (invalid) spelling is shown, so the user sees why 'kms' is not KMS."""
+    assert verdicts(pack, "kinesis-stream-require-kms", [good_stream(encryptionType="kms")]) == {
+        "raw": [
+            "Kinesis stream 'raw' is not encrypted (encryptionType is 'kms'); set encryption_type='KMS' and "
+            "kms_key_id=<key ARN>."
+        ]
+    }
+
+
+def test_every_bucket_is_judged_after_one_that_is_skipped(pack):
+    """A bucket left alone (decided at deploy time, linked to KMS, or a log sink) does not end the review."""
+    unknown = resource(BUCKET, "a-unknown", {"bucket": "snowplow-test-a"})
+    unknown_sse = child_of(unknown, SSE, "a-unknown-sse", {"bucket": "x", "rules": UNKNOWN_STRING})
+    linked = resource(BUCKET, "b-linked", {"bucket": "snowplow-test-b"})
+    linked_sse = sse_config(linked, name="b-linked-sse")
+    sink = resource(BUCKET, "c-sink", {"bucket": "snowplow-test-c"})
+    sink_sse = sse_config(sink, "AES256", key=None, name="c-sink-sse")
+    lb = resource(
+        "aws:lb/loadBalancer:LoadBalancer",
+        "alb",
+        {"loadBalancerType": "application", "accessLogs": {"bucket": "snowplow-test-c", "enabled": True}},
+    )
+    bare = resource(BUCKET, "z-bare", {"bucket": "snowplow-test-z"})
+    resources = [unknown, unknown_sse, linked, linked_sse, sink, sink_sse, lb, bare]
+    assert list(verdicts(pack, BUCKET_RULE, resources)) == ["z-bare"]
+    for skipped in ([unknown, unknown_sse], [linked, linked_sse], [sink, sink_sse, lb]):
+        assert list(verdicts(pack, BUCKET_RULE, [*skipped, bare])) == ["z-bare"]
