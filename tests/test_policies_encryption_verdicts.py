@@ -1195,3 +1195,25 @@ def test_every_bucket_is_judged_after_one_that_is_skipped(pack):
     assert list(verdicts(pack, BUCKET_RULE, resources)) == ["z-bare"]
     for skipped in ([unknown, unknown_sse], [linked, linked_sse], [sink, sink_sse, lb]):
         assert list(verdicts(pack, BUCKET_RULE, [*skipped, bare])) == ["z-bare"]
+
+
+def test_every_database_and_configuration_is_judged_after_one_that_is_skipped(pack):
+    decided_later = resource(RDS_INSTANCE, "a-later", {"storageEncrypted": UNKNOWN_BOOL, "tags": TAGS})
+    replica = resource(RDS_INSTANCE, "b-replica", {"replicateSourceDb": "elsewhere", "storageEncrypted": True})
+    on_aws_key = good_rds("z-db", kmsKeyId=ALIAS_KEY)
+    for skipped in (decided_later, replica):
+        assert list(verdicts(pack, DATABASE, [skipped, on_aws_key], PROD_CONFIG)) == ["z-db"]
+    bucket = good_bucket_set("data")[0]
+    later = child_of(bucket, SSE, "a-later-sse", {"bucket": "x", "rules": UNKNOWN_STRING})
+    plain = sse_config(bucket, "aws:fsx", key=None, name="z-sse")
+    assert list(verdicts(pack, SSE_RULE, [bucket, later, plain])) == ["z-sse"]
+    sink = resource(BUCKET, "logs", {"bucket": "snowplow-test-logs"})
+    lb = resource(
+        "aws:lb/loadBalancer:LoadBalancer",
+        "alb",
+        {"loadBalancerType": "application", "accessLogs": {"bucket": "snowplow-test-logs", "enabled": True}},
+    )
+    sink_sse = sse_config(sink, "AES256", key=None, name="logs-sse")
+    sink_sse["inputs"]["rules"].append({"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:fsx"}})
+    (message,) = verdicts(pack, SSE_RULE, [sink, lb, sink_sse])["logs-sse"]
+    assert message.startswith("S3 encryption configuration 'logs-sse' uses sse_algorithm 'aws:fsx'")
