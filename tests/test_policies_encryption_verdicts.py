@@ -1193,7 +1193,8 @@ def test_every_bucket_is_judged_after_one_that_is_skipped(pack):
     bare = resource(BUCKET, "z-bare", {"bucket": "snowplow-test-z"})
     resources = [unknown, unknown_sse, linked, linked_sse, sink, sink_sse, lb, bare]
     assert list(verdicts(pack, BUCKET_RULE, resources)) == ["z-bare"]
-    for skipped in ([unknown, unknown_sse], [linked, linked_sse], [sink, sink_sse, lb]):
+    inline_kms = inline_bucket({"sseAlgorithm": "aws:kms", "kmsMasterKeyId": KEY_ARN}, name="y-inline")
+    for skipped in ([unknown, unknown_sse], [linked, linked_sse], [sink, sink_sse, lb], [inline_kms]):
         assert list(verdicts(pack, BUCKET_RULE, [*skipped, bare])) == ["z-bare"]
 
 
