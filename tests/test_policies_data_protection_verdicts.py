@@ -254,3 +254,9 @@ def test_a_short_key_deletion_window_is_named(pack, days, shown):
     assert list(
         verdicts(pack, DELETION_WINDOW, [good_key(deletionWindowInDays=None)], {DELETION_WINDOW: {"minDays": 31}})
     ) == ["stack-key"]
+
+
+def test_every_bucket_is_judged_after_a_versioned_one(pack):
+    versioned = resource(BUCKET, "a-versioned", {"bucket": "snowplow-test-a", "versioning": {"enabled": True}})
+    bare = resource(BUCKET, "data", {"bucket": "snowplow-test-data", "tags": TAGS})
+    assert verdicts(pack, VERSIONING_RULE, [versioned, bare], PROD_CONFIG) == {"data": [NOT_VERSIONED]}
