@@ -53,6 +53,20 @@ TEST_MAP = {
         "--deselect=tests/test_policies_unknowns.py::test_no_resource_rule_crashes_on_any_unknown",
         "--deselect=tests/test_policies_unknowns.py::test_no_stack_rule_crashes_on_any_unknown",
     ],
+    # the encryption rules' own tests and those that judge them on other resources or whole compliant stacks: every
+    # test of the pack reaches every stack rule, so a surviving stack-rule mutant ran all of them (30 s each)
+    "policies/snowplow_encryption.py": [
+        "test_policies_encryption.py",
+        "test_policies_encryption_verdicts.py",
+        "test_policies_branches.py",
+        "test_policies_spellings.py",
+        "test_policies_pack.py",
+        "test_policies_peers.py",
+        "test_policies_sizing.py",
+        "test_policies_unknowns.py",
+        "--deselect=tests/test_policies_unknowns.py::test_no_resource_rule_crashes_on_any_unknown",
+        "--deselect=tests/test_policies_unknowns.py::test_no_stack_rule_crashes_on_any_unknown",
+    ],
     "stack_config": [
         *CONFIG_TESTS,
         "test_enrichments.py",

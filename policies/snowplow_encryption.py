@@ -91,12 +91,12 @@ def _configuration_rules(config) -> list:
 
 
 def _bucket_encryption(bucket, configs) -> list:
-    """(origin, algorithm, key) of every default-encryption rule: linked configurations, then inline ones."""
-    found = [("linked", algorithm, key) for sse in configs for algorithm, key in _configuration_rules(sse)]
+    """(linked, algorithm, key) of every default-encryption rule: linked configurations (True), then inline ones."""
+    found = [(True, algorithm, key) for sse in configs for algorithm, key in _configuration_rules(sse)]
     for path in INLINE_SSE_PATHS:
         for _, default in places(bucket.props, path):
             if default is not None:
-                found.append(("inline", get(default, "sseAlgorithm"), get(default, "kmsMasterKeyId")))
+                found.append((False, get(default, "sseAlgorithm"), get(default, "kmsMasterKeyId")))
     return found
 
 
@@ -113,8 +113,8 @@ def check_bucket_sse(args, report, cfg):
         rules = known(lambda b=bucket: _bucket_encryption(b, configs.get(b.urn, [])))
         if rules is UNKNOWN:
             continue
-        kms = [(origin, key) for origin, algorithm, key in rules if algorithm in KMS_ALGORITHMS]
-        if any(origin == "linked" for origin, _ in kms):
+        kms = [(linked, key) for linked, algorithm, key in rules if algorithm in KMS_ALGORITHMS]
+        if any(linked for linked, _ in kms):
             continue  # the configuration's own rule (s3-sse-configuration-require-kms) judges its key
         if kms:
             if problem := key_problem(kms[0][1], cfg):
@@ -145,7 +145,7 @@ def check_bucket_sse(args, report, cfg):
 
 def _sse_s3_verdict(config, owners, sinks, cfg) -> tuple:
     """Whether the configuration's bucket(s) may use SSE-S3: (True | False | UNKNOWN, why not)."""
-    buckets = owners.get(config.urn, [])
+    buckets = owners.get(config.urn)
     if not buckets:
         return sinks.judge_name(known(lambda: get(config.props, "bucket")), cfg)
     verdicts = [sinks.judge_bucket(b, cfg) for b in buckets]
@@ -166,7 +166,10 @@ def check_sse_configuration(args, report, cfg):
         if rules is UNKNOWN:
             continue
         if not rules:
-            report(f"S3 encryption configuration '{config.name}' has no rules; add one with sse_algorithm 'aws:kms'.")
+            report(
+                f"S3 encryption configuration '{config.name}' has no rules; add one with sse_algorithm 'aws:kms'.",
+                config.urn,
+            )
         for algorithm, key in rules:
             if algorithm == "AES256":
                 sink, why_not = _sse_s3_verdict(config, owners, sinks, cfg)
@@ -437,7 +440,7 @@ def check_launch_template_ebs(args, report, cfg):
                     continue
                 problem = known(lambda e=ebs: account.problem(get(e, "encrypted"), get(e, "kmsKeyId"), cfg), "")
                 if problem:
-                    device = known(lambda m=mapping: get(m, "deviceName"), "?")
+                    device = known(lambda m=mapping: get(m, "deviceName", default="?"), "?")
                     _report_volume(
                         report,
                         template,
