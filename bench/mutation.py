@@ -43,6 +43,13 @@ TEST_MAP = {
         "--deselect=tests/test_policies_unknowns.py::test_no_resource_rule_crashes_on_any_unknown",
         "--deselect=tests/test_policies_unknowns.py::test_no_stack_rule_crashes_on_any_unknown",
     ],
+    # the cost estimator: its own tests and the budget rule's (the preview test plans a whole stack: left out)
+    "policies/snowplow_cost.py": [
+        "test_cost.py",
+        "test_cost_estimate.py",
+        "test_policies_sizing.py",
+        "--deselect=tests/test_cost.py::test_preview_prints_the_cost_and_writes_it_to_the_plan",
+    ],
     "stack_config": [
         *CONFIG_TESTS,
         "test_enrichments.py",
