@@ -87,16 +87,30 @@ def test_an_asg_is_priced_from_its_sibling_template_at_desired_then_min_capacity
 
 
 def test_an_asg_outside_a_component_finds_its_template_by_name_tag():
-    named = {"tags": {"Name": "t-enrich"}}
-    template = res("aws:ec2/launchTemplate:LaunchTemplate", "enrich-lt", {"instanceType": "t3a.small", **named})
-    other = res("aws:ec2/launchTemplate:LaunchTemplate", "other-lt", {"instanceType": "c6i.2xlarge"})
-    group = res(
-        "aws:autoscaling/group:Group",
-        "enrich-asg",
-        {"desiredCapacity": 2, "tags": [{"key": "Name", "value": "t-enrich", "propagateAtLaunch": True}]},
-    )
-    assert priced([other, template, group]) == {
-        "enrich-asg": ("enrich-asg", round(2 * US["ec2Hour"]["t3a.small"] * HOURS, 2), "2 x t3a.small + 0 GB gp3 each")
+    # as the pack sees them: components are not among its resources, so nothing has a parent
+    def pair(name, instance_type, count):
+        template = res(
+            "aws:ec2/launchTemplate:LaunchTemplate",
+            f"{name}-lt",
+            {"instanceType": instance_type, "tags": {"Name": f"t-{name}"}},
+            parent=None,
+        )
+        group = res(
+            "aws:autoscaling/group:Group",
+            f"{name}-asg",
+            {"desiredCapacity": count, "tags": [{"key": "Name", "value": f"t-{name}", "propagateAtLaunch": True}]},
+            parent=None,
+        )
+        return [template, group]
+
+    plan = pair("enrich", "t3a.small", 2) + pair("collector", "c6i.large", 1)
+    assert priced(plan) == {
+        "enrich-asg": ("enrich-asg", round(2 * US["ec2Hour"]["t3a.small"] * HOURS, 2), "2 x t3a.small + 0 GB gp3 each"),
+        "collector-asg": (
+            "collector-asg",
+            round(US["ec2Hour"]["c6i.large"] * HOURS, 2),
+            "1 x c6i.large + 0 GB gp3 each",
+        ),
     }
 
 
@@ -291,6 +305,9 @@ def test_an_on_demand_stream_pays_its_hours_data_in_and_out_per_reader_and_reten
         round(usd, 2),
         f"on-demand: 730 h + {gb_in:,.0f} GB in + {gb_out:,.0f} GB out + {kept:,.0f} GB kept",
     )
+    # without a retention period the stream keeps the included day only
+    day = stream("raw", records=10, size=10_000, retentionPeriod=None, **on_demand)
+    assert priced([day])["raw"][2].endswith(" GB out + 0 GB kept")
     idle = stream("bad", retentionPeriod=None, **on_demand)
     assert priced([idle])["bad"] == (
         "bad",
@@ -314,6 +331,8 @@ def test_traffic_reads_the_peak_and_each_streams_load_and_readers_from_the_tags(
     assert traffic.streams == {"t-raw": (10, 1_000), "t-enriched": (30, 9_000), "bad": (0.0, 0.0)}
     assert traffic.readers == {"t-raw": 1, "t-enriched": 2}
     assert traffic.kinesis_gb_per_month() == pytest.approx((1_000 * 2 + 9_000 * 3) * MONTH_S / 1e9)
+    # a stream no KCL app is tagged to read is assumed read once
+    assert Traffic.of([stream("raw", size=1_000)]).kinesis_gb_per_month() == pytest.approx(2 * 1_000 * MONTH_S / 1e9)
 
 
 # --- Per-unit services -----------------------------------------------------------------------------------------
