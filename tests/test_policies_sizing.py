@@ -6,6 +6,7 @@ from tests.policy_helpers import (
     ASG,
     DEV_CONFIG,
     INSTANCE,
+    KEY_ARN,
     PROD_CONFIG,
     RDS_CLUSTER,
     TAGS,
@@ -507,3 +508,62 @@ def test_cost_per_million_events_message_and_limit(pack):
     # no peak tagged: no cost per event to judge
     untagged = good_stream("enriched", shards=10)
     assert messages(pack, BUDGET, [untagged], per_event) == []
+
+
+def test_every_override_of_a_mixed_instances_policy_is_checked(pack):
+    rule = "ec2-compute-restrict-instance-types"
+    asg = good_asg(
+        mixedInstancesPolicy={
+            "launchTemplate": {
+                "overrides": [{"instanceType": "t3a.small"}, {"instanceRequirements": {"vcpuCount": {"min": 1}}}]
+            }
+        }
+    )
+    (message,) = messages(pack, rule, [asg], DEV_CONFIG)
+    assert message.startswith(
+        "'enrich-asg' selects instances by attributes "
+        "(mixed_instances_policy.launch_template.overrides[1].instance_requirements) and it sets no"
+    )
+
+
+def test_kcl_rule_needs_both_tags_and_judges_every_app(pack):
+    stream, _ = kcl_setup(shards=1)
+    raw = stream["inputs"]["name"]
+    # a reader tagged with its input stream but no KCL app (not a KCL consumer) is not held to the shards
+    plain_reader = good_asg("reader-asg", max_size=3)
+    plain_reader["inputs"]["tags"] = asg_tags({"snowplow:input-stream": raw})
+    assert findings(run(pack, [stream, plain_reader]), KCL) == []
+    # an app reading a stream of another stack does not stop the next app from being judged
+    outside = good_asg("a-asg", max_size=9, kcl_app="a-app", stream="snowplow-other-raw")
+    over = good_asg("b-asg", max_size=2, kcl_app="b-app", stream=raw)
+    assert [v["urn"] for v in findings(run(pack, [stream, outside, over]), KCL)] == [over["urn"]]
+
+
+def test_kcl_and_shard_rules_skip_on_demand_streams_even_with_a_shard_count(pack):
+    stream, asg = kcl_setup(shards=1, max_size=4, mode="ON_DEMAND")
+    assert findings(run(pack, [stream, asg]), KCL) == []
+    on_demand = peak_stream(1, 9_000, 9e6, streamModeDetails={"streamMode": "ON_DEMAND"})
+    assert messages(pack, COVER, [on_demand]) == []
+    # one shard covers a small peak
+    assert messages(pack, COVER, [peak_stream(1, 500, 1_000)]) == []
+
+
+def test_budget_groups_resources_under_their_parent_and_prices_the_region_of_the_arns(pack):
+    stream = peak_stream(10, 1_000, 3_000_000, retentionPeriod=24)
+    key = resource("aws:kms/key:Key", "stream-key", {"tags": TAGS}, parent=stream["urn"])
+    config = {BUDGET: {"monthlyBudgetUsd": 100, "region": "us-east-1"}}
+    (message,) = messages(pack, BUDGET, [stream, key], config)
+    assert "$147.29 a month in us-east-1 (largest: enriched $147), over" in message
+    # eu-west-1 (named by the key ARN of the alias) has its own NAT price: 0.048 x 730 h
+    nat = resource("aws:ec2/natGateway:NatGateway", "nat", {"subnetId": "subnet-1", "tags": TAGS})
+    alias = resource("aws:kms/alias:Alias", "alias", {"targetKeyId": KEY_ARN})
+    assert messages(pack, BUDGET, [nat, alias], {BUDGET: {"monthlyBudgetUsd": 1}}) == [
+        "The stack is estimated at $35.04 a month in eu-west-1 (largest: nat $35), over the budget of $1; shrink "
+        "instance types, counts, shards or NAT gateways, or raise monthlyBudgetUsd in this policy's config."
+    ]
+
+
+def test_a_budget_or_cost_per_event_exactly_met_passes(pack):
+    stream = peak_stream(10, 1_000, 3_000_000, retentionPeriod=24)  # $146.29, $0.0557 per million events
+    exact = {BUDGET: {"monthlyBudgetUsd": 146.29, "maxUsdPerMillionEvents": 0.0557, "region": "us-east-1"}}
+    assert messages(pack, BUDGET, [stream], exact) == []
