@@ -225,3 +225,33 @@ def test_alarm_without_actions_message(pack):
     ]
     assert messages(pack, ACTIONS_RULE, [age_alarm()]) == []
     assert messages(pack, ACTIONS_RULE, [age_alarm(actionsEnabled=True)]) == []
+
+
+def test_values_unknown_until_deploy_neither_crash_the_rule_nor_hide_a_missing_alarm(pack):
+    from tests.policy_helpers import UNKNOWN_ARRAY, UNKNOWN_NUMBER, UNKNOWN_OBJECT
+
+    stream = good_stream()
+    expected = [missing(stream, "enrich-asg")]
+    # an alarm whose metric queries, or a resource whose tags, are known only at deploy time
+    queries = resource(ALARM, "raw-age-later", {"metricQueries": UNKNOWN_ARRAY, "alarmActions": [TOPIC_ARN]})
+    tagged_later = resource("aws:sqs/queue:Queue", "queue", {"tags": UNKNOWN_OBJECT})
+    # a Lambda mapping without an event source ARN (a self-managed Kafka source) reads no stream
+    kafka = resource("aws:lambda/eventSourceMapping:EventSourceMapping", "fn-reads-kafka", {"topics": ["t"]})
+    assert messages(pack, AGE_RULE, [stream, reader(), queries, tagged_later, kafka]) == expected
+    # a retention known only at deploy time is read as the default day
+    later = good_stream(retentionPeriod=UNKNOWN_NUMBER)
+    (found,) = messages(pack, AGE_RULE, [later, reader(), age_alarm(threshold=13 * HOUR_MS)])
+    assert "above 50% of the stream's 24h retention" in found[1]
+
+
+def test_every_read_stream_of_the_stack_is_judged(pack):
+    raw, enriched = good_stream(), good_stream("enriched")
+    enriched_name = f"snowplow-{STACK}-enriched"
+    readers = [
+        good_asg("a-asg", kcl_app="a", stream="snowplow-aaa-elsewhere"),  # another stack's stream, sorted first
+        reader(),
+        good_asg("loader-asg", kcl_app="loader", stream=enriched_name),
+    ]
+    found = messages(pack, AGE_RULE, [raw, enriched, *readers])
+    assert [urn for urn, _ in found] == sorted([raw["urn"], enriched["urn"]])
+    assert any(f"Kinesis stream '{enriched_name}' is read by loader-asg but" in m for _, m in found)
