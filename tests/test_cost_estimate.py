@@ -472,11 +472,10 @@ def fargate(runs, minutes=10.0, vcpu=0.25, gb=0.5, arm=False):
     ],
 )
 def test_a_schedule_runs_its_task_as_often_as_its_expression_says(expression, runs):
-    cost = priced(job(expression))
-    component_name, usd, detail = cost["dbt"]
-    assert component_name == "models"
-    assert usd == round(fargate(runs), 2)
-    assert detail == f"{runs:,.0f} runs x 10 min of 0.25 vCPU / 0.5 GB"
+    (item,) = estimate(job(expression, {"cpu": "4096", "memory": "8192"}), "us-east-1").items
+    assert item.component == "models"
+    assert item.monthly_usd == pytest.approx(fargate(runs, vcpu=4, gb=8))
+    assert item.detail == f"{runs:,.0f} runs x 10 min of 4 vCPU / 8 GB"
 
 
 def test_a_task_is_priced_at_its_size_architecture_and_tagged_run_minutes():
@@ -745,3 +744,90 @@ def test_tags_are_read_from_maps_and_from_asg_tag_lists():
     listed = [{"key": "Name", "value": "x", "propagateAtLaunch": True}, "odd", {"key": "env", "value": "dev"}]
     assert tag_map(listed) == {"Name": "x", "env": "dev"}
     assert tag_map("Name=x") == {} and tag_map(None) == {}
+
+
+def test_templates_are_matched_within_their_component_first():
+    # two components with an unnamed template and group each, and a top-level group found by its Name tag
+    plan = [stack()]
+    for name, instance_type in (("enrich", "t3a.small"), ("loader", "c6i.large")):
+        parent = component(name)
+        plan += [
+            parent,
+            res("aws:ec2/launchTemplate:LaunchTemplate", f"{name}-lt", {"instanceType": instance_type}, parent["urn"]),
+            res("aws:autoscaling/group:Group", f"{name}-asg", {"minSize": 1}, parent["urn"]),
+        ]
+    named = {"tags": {"Name": "t-iglu"}}
+    plan += [
+        res("aws:ec2/launchTemplate:LaunchTemplate", "iglu-lt", {"instanceType": "t4g.micro", **named}, parent=None),
+        res("aws:autoscaling/group:Group", "iglu-asg", {"minSize": 1, **named}, parent=None),
+    ]
+    cost = priced(plan)
+    assert {name: item[2] for name, item in cost.items()} == {
+        "enrich-asg": "1 x t3a.small + 0 GB gp3 each",
+        "loader-asg": "1 x c6i.large + 0 GB gp3 each",
+        "iglu-asg": "1 x t4g.micro + 0 GB gp3 each",
+    }
+
+
+def test_unpriced_sizes_name_the_missing_price():
+    plan = [
+        res("aws:rds/instance:Instance", "db", {}),
+        res("aws:opensearch/domain:Domain", "search", {}),
+        res("aws:rds/instance:Instance", "big-db", {"instanceClass": "db.x9.huge"}),
+    ]
+    assert estimate(plan, "us-east-1").unpriced == [
+        "aws:rds/instance:Instance (rdsHour not in the price table)",
+        "aws:opensearch/domain:Domain (opensearchHour not in the price table)",
+        "aws:rds/instance:Instance (rdsHour:db.x9.huge not in the price table)",
+    ]
+
+
+def test_odd_entries_do_not_stop_the_estimate():
+    # a stack entry without the custom flag, an endpoint without a service name, a gateway endpoint before others
+    plan = [
+        {"urn": STACK, "type": "pulumi:pulumi:Stack", "name": "snowplow-t", "parent": None, "props": {}},
+        res("aws:ec2/vpcEndpoint:VpcEndpoint", "s3", {"vpcEndpointType": "Gateway"}),
+        res("aws:ec2/vpcEndpoint:VpcEndpoint", "nameless", {"vpcEndpointType": "Interface"}),
+        res("aws:kms/key:Key", "key"),
+    ]
+    cost = estimate(plan, "us-east-1")
+    assert cost.unpriced == []
+    assert items(cost) == {
+        "nameless": ("nameless", round(US["endpointAzHour"] * HOURS, 2), "1 AZ x 730 h + 0 GB"),
+        "key": ("key", 1.0, "customer-managed key"),
+    }
+
+
+def test_a_stream_without_a_physical_name_is_known_by_its_resource_name():
+    unnamed = stream("raw", records=100, size=100 * 500)
+    del unnamed["props"]["name"]
+    usd = US["kinesisShardHour"] * HOURS + 100 * MONTH_S / 1e6 * US["kinesisPutUnitsMillion"]
+    assert priced([unnamed]) == {"raw": ("raw", round(usd, 2), "1 shards + 263 M PUT units")}
+
+
+def test_retention_beyond_a_day_is_charged_from_the_first_extra_hour():
+    provisioned = stream("raw", shardCount=1, retentionPeriod=25)
+    shard_hour = US["kinesisShardHour"] + US["kinesisExtendedRetentionShardHour"]
+    assert priced([provisioned])["raw"][1] == round(shard_hour * HOURS, 2)
+    on_demand = {"streamModeDetails": {"streamMode": "ON_DEMAND"}, "shardCount": None}
+    for retention in (None, 24):
+        (item,) = estimate(
+            [stream("raw", records=1, size=10_000_000, retentionPeriod=retention, **on_demand)], "x"
+        ).items
+        gb_in, gb_out = 10_000_000 * MONTH_S / 1e9, 10_000_000 * MONTH_S / 1e9
+        expected = (
+            US["kinesisOnDemandStreamHour"] * HOURS
+            + gb_in * US["kinesisOnDemandGbIn"]
+            + gb_out * US["kinesisOnDemandGbOut"]
+        )
+        assert item.monthly_usd == pytest.approx(expected)
+
+
+def test_region_of_inputs_that_are_not_json():
+    plan = [res("aws:kms/alias:Alias", "a", {"targetKeyId": "arn:aws:kms:eu-west-1:1:key/x", "when": object()})]
+    assert region_of(plan) == "eu-west-1"
+
+
+def test_a_fallback_region_missing_from_the_table_gives_no_price():
+    book = PriceBook({"fallbackRegion": "us-east-1", "regions": {"eu-west-1": {"natHour": 0.1}}}, "eu-west-1")
+    assert book.get("natHour") == 0.1 and book.get("kmsKeyMonth") is None
