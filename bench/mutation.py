@@ -67,6 +67,23 @@ TEST_MAP = {
         "--deselect=tests/test_policies_unknowns.py::test_no_resource_rule_crashes_on_any_unknown",
         "--deselect=tests/test_policies_unknowns.py::test_no_stack_rule_crashes_on_any_unknown",
     ],
+    # the cost estimator: its own tests and the budget rule's (every pack run prices the stack, so the other rules'
+    # tests would reach it too, at seconds per surviving mutant; the preview test plans a whole stack: left out)
+    "policies/snowplow_cost.py": [
+        "test_cost.py",
+        "test_cost_estimate.py",
+        "test_policies_sizing.py::test_monthly_budget",
+        "test_policies_sizing.py::test_budget_message_names_the_total_region_largest_components_and_budget",
+        "test_policies_sizing.py::test_cost_per_million_events_message_and_limit",
+        "--deselect=tests/test_cost.py::test_preview_prints_the_cost_and_writes_it_to_the_plan",
+    ],
+    # the monitoring rules: their own tests and the unknown-value ones (the stack rule runs in every pack test)
+    "policies/snowplow_observability.py": [
+        "test_policies_observability.py",
+        "test_policies_unknowns.py",
+        "--deselect=tests/test_policies_unknowns.py::test_no_resource_rule_crashes_on_any_unknown",
+        "--deselect=tests/test_policies_unknowns.py::test_no_stack_rule_crashes_on_any_unknown",
+    ],
     "stack_config": [
         *CONFIG_TESTS,
         "test_enrichments.py",

@@ -41,7 +41,7 @@ def _readers(resources) -> dict:
     readers: dict = {}
     for r in resources:
         name = None
-        tags = known(lambda r=r: tag_map(get(r.props, "tags")), {}) if "tags" in r.props else {}
+        tags = known(lambda r=r: tag_map(get(r.props, "tags")), {})
         if isinstance(tags.get(INPUT_STREAM_TAG), str):
             name = tags[INPUT_STREAM_TAG]
         elif r.resource_type == EVENT_SOURCE_MAPPING:

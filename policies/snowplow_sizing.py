@@ -235,7 +235,6 @@ def _plain(resource) -> dict:
         "type": resource.resource_type,
         "name": resource.name,
         "parent": resource.parent.urn if resource.parent is not None else None,
-        "custom": True,
         "props": snowplow_cost.plain(resource.props),
     }
 

@@ -37,6 +37,7 @@ from tests.policy_helpers import (
     good_alb_set,
     good_asg,
     good_bucket_set,
+    good_iterator_age_alarm,
     good_launch_template,
     good_rds,
     good_stream,
@@ -244,7 +245,11 @@ def single_resources():
 def linked_sets():
     """Compliant stacks whose verdict depends on a second resource (each stack rule's links)."""
     stream = good_stream("raw", shards=1)
-    kcl = [stream, good_asg("enrich", max_size=2, kcl_app="enrich", stream=stream["inputs"]["name"])]
+    kcl = [
+        stream,
+        good_asg("enrich", max_size=2, kcl_app="enrich", stream=stream["inputs"]["name"]),
+        good_iterator_age_alarm(stream["inputs"]["name"]),  # a read stream needs one (prod: mandatory)
+    ]
     template = good_launch_template()
     from_template = child_of(
         template, INSTANCE, "box", {"launchTemplate": {"id": "lt"}, "tags": TAGS}, "launchTemplate"
