@@ -110,6 +110,10 @@ TEST_MAP = {
 }
 
 
+# The shared helpers' own tests (tests/test_mutation_policy_util.py) join the rule tests for them.
+TEST_MAP["policies/snowplow_policy_util.py"] = [*TEST_MAP["policies"], "test_mutation_policy_util.py"]
+
+
 def tests_for(paths: list[str]) -> list[str] | None:
     """The mapped test files of all `paths`, or None (every test) when one of them has no entry."""
     files: set[str] = set()
