@@ -154,3 +154,13 @@ def test_the_allowed_public_ports_are_quoted_as_configured(pack):
     for config, ports in ((None, "[80, 443]"), ({PUBLIC_INGRESS: {"allowedPublicPorts": [8443, 443]}}, "[443, 8443]")):
         message = only_message(assert_violates(pack, PUBLIC_INGRESS, [ssh], config=config))
         assert f"only load balancer security groups may be open to the internet, on tcp {ports}. Restrict" in message
+
+
+def test_a_bucket_setting_belongs_to_the_bucket_its_bucket_input_names(pack):
+    """The encryption of 'data' waits for the log bucket too: it is still the data bucket's (its `bucket` input)."""
+    logs = good_bucket_set("logs")
+    data = good_bucket_set("data")
+    sse = data[1]
+    sse["dependencies"] = [data[0]["urn"], logs[0]["urn"]]
+    assert sse["propertyDependencies"] == {"bucket": [data[0]["urn"]]}
+    assert_passes(pack, "s3-bucket-require-sse-kms", [*data, *logs])
