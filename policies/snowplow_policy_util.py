@@ -491,8 +491,11 @@ def bucket_children(resources: list, child_types: Iterable[str]) -> dict:
     by_name = buckets_by_name(resources)
     children: dict = {}
     for child in of_type(resources, child_types):
-        name = known(lambda c=child: get(c.props, "bucket"), None)
-        targets = [by_name[name]] if isinstance(name, str) and name in by_name else []
+        targets = [d for d in child.property_dependencies.get("bucket", []) if d.resource_type in S3_BUCKETS]
+        if not targets:  # the input's own dependency first: it names the bucket even where names repeat
+            name = known(lambda c=child: get(c.props, "bucket"), None)
+            if isinstance(name, str) and name in by_name:
+                targets = [by_name[name]]
         if not targets:
             targets = linked(child, "bucket", S3_BUCKETS)
         for bucket in targets:

@@ -164,3 +164,15 @@ def test_a_bucket_setting_belongs_to_the_bucket_its_bucket_input_names(pack):
     sse["dependencies"] = [data[0]["urn"], logs[0]["urn"]]
     assert sse["propertyDependencies"] == {"bucket": [data[0]["urn"]]}
     assert_passes(pack, "s3-bucket-require-sse-kms", [*data, *logs])
+
+
+def test_a_bucket_setting_follows_its_input_even_where_two_buckets_share_a_name(pack):
+    """Its `bucket` input's dependency decides, not the physical name (here shared, as in a plan holding copies)."""
+    first, second = good_bucket_set("data"), good_bucket_set("data")
+    for part in second:
+        part["urn"] += "-copy"
+    for part in second[1:]:
+        part["dependencies"] = [second[0]["urn"]]
+        part["propertyDependencies"] = {"bucket": [second[0]["urn"]]}
+        part["inputs"]["bucket"] = "snowplow-test-data"
+    assert_passes(pack, "s3-bucket-require-sse-kms", [*second, *first])  # the name now finds the first bucket
