@@ -53,7 +53,10 @@ def _stack_validate(args, report):
         parent = r.parent.name if r.parent else None
         deps = sorted(d.name for d in r.dependencies)
         props = {k: sorted(d.name for d in v) for k, v in sorted(r.property_dependencies.items())}
-        report(f"{r.name}: parent {parent}, deps {deps}, prop deps {props}, stack {pulumi.get_stack()}", r.urn)
+        report(
+            f"{r.name}: parent {parent}, deps {deps}, prop deps {props}, protect {r.opts.protect}, stack {pulumi.get_stack()}",
+            r.urn,
+        )
 
 
 async def _async_stack_validate(args, report):
@@ -88,7 +91,7 @@ POLICIES = [
     StackValidationPolicy("stack-not-applicable", "n/a", lambda args, report: args.not_applicable()),
 ]
 
-PARENT = resource(BUCKET, "logs", {"bucket": "logs", "tags": {"a": "1"}, "arn": UNKNOWN_STRING})
+PARENT = resource(BUCKET, "logs", {"bucket": "logs", "tags": {"a": "1"}, "arn": UNKNOWN_STRING}, protect=True)
 CHILD = resource(
     TOPIC,
     "alerts",
@@ -172,8 +175,8 @@ def test_every_policy_path_answers_as_the_stock_servicer(servicer):
     assert [n["policyName"] for n in quick[2]["notApplicable"]] == ["stack-not-applicable"]
     links = [d["message"].splitlines()[-1] for d in quick[2]["diagnostics"] if d["policyName"] == "stack"]
     assert links == [
-        "logs: parent None, deps [], prop deps {}, stack first",
-        "alerts: parent logs, deps ['logs'], prop deps {'name': ['logs'], 'other': []}, stack first",
+        "logs: parent None, deps [], prop deps {}, protect True, stack first",
+        "alerts: parent logs, deps ['logs'], prop deps {'name': ['logs'], 'other': []}, protect False, stack first",
     ]
     assert stack["stack-async"] == ("2 resources, config {'limit': 2.0}", "MANDATORY")
     assert stack["stack-unknown"][1] == "ADVISORY" and "string value at .arn" in stack["stack-unknown"][0]
