@@ -229,6 +229,12 @@ TEST_MAP = {
 }
 
 
+# The shared helpers' own tests (tests/test_mutation_policy_util.py) join the rule tests for them.
+TEST_MAP["policies/snowplow_policy_util.py"] = [*TEST_MAP["policies"], "test_mutation_policy_util.py"]
+# The servicer compared with the stock one on every path a policy can take (async, not applicable, levels, links).
+TEST_MAP["policies/snowplow_fast_analyzer.py"].append("test_mutation_fast_analyzer.py")
+
+
 def tests_for(paths: list[str]) -> list[str] | None:
     """The mapped test files of all `paths`, or None (every test) when one of them has no entry."""
     files: set[str] = set()

@@ -26,8 +26,3 @@ def variants(*tokens: str) -> list[str]:
     """`tokens` plus every alias type of them, e.g. aws:lb/listener:Listener -> + aws:alb/listener:Listener."""
     wanted = set(tokens)
     return [*tokens, *sorted(alias for alias, canonical in EQUIVALENTS.items() if canonical in wanted)]
-
-
-def canonical(token: str) -> str:
-    """The type an alias stands for (the token itself when it is no alias)."""
-    return EQUIVALENTS.get(token, token)

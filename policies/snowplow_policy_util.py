@@ -234,16 +234,11 @@ def is_list(value: Any) -> bool:
 
 
 def get(value: Any, *path: Any, default: Any = None) -> Any:
-    """Walk `path` (keys or list indexes); `default` when a step is missing or of the wrong shape."""
+    """Walk `path` (keys of nested objects); `default` when a step is missing or not an object."""
     for step in path:
-        if isinstance(step, int) and is_list(value):
-            if step >= len(value):
-                return default
-            value = value[step]
-        elif is_map(value) and step in value:
-            value = value[step]
-        else:
+        if not (is_map(value) and step in value):
             return default
+        value = value[step]
         if value is None:
             return default
     return value
@@ -497,7 +492,7 @@ def bucket_children(resources: list, child_types: Iterable[str]) -> dict:
     children: dict = {}
     for child in of_type(resources, child_types):
         targets = [d for d in child.property_dependencies.get("bucket", []) if d.resource_type in S3_BUCKETS]
-        if not targets:
+        if not targets:  # the input's own dependency first: it names the bucket even where names repeat
             name = known(lambda c=child: get(c.props, "bucket"), None)
             if isinstance(name, str) and name in by_name:
                 targets = [by_name[name]]
