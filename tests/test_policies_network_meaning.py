@@ -23,6 +23,7 @@ from tests.policy_helpers import (
     SG,
     SG_RULE,
     TAGS,
+    UNKNOWN_BOOL,
     UNKNOWN_STRING,
     WORKGROUP,
     assert_passes,
@@ -283,6 +284,7 @@ def test_rules_of_different_groups_do_not_add_up(pack):
 def test_one_violation_per_rule_and_port_range(pack):
     sg = group(
         [
+            inline("tcp", 21, 21, ["10.0.0.0/8"]),
             inline("tcp", 22, 22, ["0.0.0.0/0"]),
             inline("tcp", 22, 22, ["0.0.0.0/0"]),
             inline("tcp", 23, 23, ["0.0.0.0/0"]),
@@ -323,6 +325,20 @@ def test_each_kind_of_rule_resource_is_read_in_both_families(pack):
     assert by_urn[legacy_v4["urn"]].startswith(
         "Security group 'app-sg' opens all traffic to 131,072 internet addresses (8.0.0.0/15)"
     )
+
+
+def test_a_rule_belongs_to_the_group_its_security_group_id_names(pack):
+    """Whatever else the rule depends on (here the load balancer's group), its group is security_group_id's."""
+    app, lb_sg = group(name="app-sg"), group([inline("tcp", 443, 443, ["0.0.0.0/0"])], name="lb-sg")
+    rule = resource(
+        INGRESS_RULE,
+        "app-https",
+        {"securityGroupId": "sg-1", "ipProtocol": "tcp", "fromPort": 443, "toPort": 443, "cidrIpv4": "0.0.0.0/0"},
+        deps=[lb_sg, app],
+        prop_deps={"securityGroupId": [app]},
+    )
+    message = only(assert_violates(pack, PUBLIC_INGRESS, [app, lb_sg, rule, load_balancer(lb_sg)], urn=rule["urn"]))
+    assert message.startswith("Security group 'app-sg' opens tcp port 443 to 3,702,258,688 internet addresses")
 
 
 def test_a_rule_without_a_known_group_is_named_by_itself(pack):
@@ -542,6 +558,18 @@ def test_instances_get_a_public_ip_by_their_own_switch_or_their_subnet(pack):
     assert_passes(
         pack, INSTANCE_IP, [own, public_subnet, inside, resource(EIP, "ip", {"instance": "i-1"})], config=allowed
     )
+
+
+def test_public_ip_settings_decided_at_deploy_time_are_judged_then(pack):
+    public_subnet = resource(SUBNET, "public-a", {"mapPublicIpOnLaunch": True, "tags": TAGS})
+    unknown_flag = child_of(
+        public_subnet, INSTANCE, "box", {"subnetId": "s", "associatePublicIpAddress": UNKNOWN_BOOL}, prop="subnetId"
+    )
+    unknown_subnet = resource(SUBNET, "later", {"mapPublicIpOnLaunch": UNKNOWN_BOOL, "tags": TAGS})
+    in_unknown_subnet = child_of(unknown_subnet, INSTANCE, "box2", {"subnetId": "s"}, prop="subnetId")
+    unknown_target = resource(EIP, "ip", {"instance": UNKNOWN_STRING, "domain": "vpc"})
+    resources = [public_subnet, unknown_flag, unknown_subnet, in_unknown_subnet, unknown_target]
+    assert real_findings(run(pack, resources), INSTANCE_IP) == []
 
 
 @pytest.mark.parametrize(
@@ -845,6 +873,11 @@ def test_a_bucket_without_a_full_public_access_block_is_told_what_is_missing(pac
     assert_passes(pack, PAB_RULE, [bucket, partial, as_strings])  # one full block is enough
 
 
+def test_every_bucket_is_judged_after_a_protected_one(pack):
+    found = assert_violates(pack, PAB_RULE, [*good_bucket_set("first"), *good_bucket_set("second", pab=None)])
+    assert [v["urn"] for v in found] == [resource(BUCKET, "second")["urn"]]
+
+
 def test_a_partial_account_block_leaves_each_bucket_to_its_own(pack):
     account = resource(
         "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock",
@@ -930,7 +963,7 @@ def test_what_does_not_deny_plain_http_leaves_the_bucket_open(pack, document):
     )
     other = resource(BUCKET, "other", {"bucket": "snowplow-test-other", "tags": TAGS})
     elsewhere = child_of(other, BUCKET_POLICY, "other-policy", {"bucket": "x", "policy": tls_only_policy("other")})
-    found = assert_violates(pack, TLS_RULE, [bucket, policy, other, elsewhere])
+    found = assert_violates(pack, TLS_RULE, [other, elsewhere, bucket, policy])
     assert {v["urn"] for v in found} == {bucket["urn"]}
 
 
