@@ -448,6 +448,19 @@ def test_the_regions_metadata_defaults_cover_templates_and_instances_that_say_no
     assert_violates(pack, TEMPLATE_IMDS, [defaults, optional], urn=optional["urn"])  # a declared value wins
 
 
+def test_metadata_settings_decided_at_deploy_time_are_judged_then(pack):
+    later = {"httpTokens": UNKNOWN_STRING}
+    template = resource(LAUNCH_TEMPLATE, "tpl", {"metadataOptions": later, "tags": TAGS})
+    instance = resource(INSTANCE, "box", {"metadataOptions": later, "tags": TAGS})
+    assert real_findings(run(pack, [template]), TEMPLATE_IMDS) == []
+    assert real_findings(run(pack, [instance]), INSTANCE_IMDS) == []
+    from_later = child_of(template, INSTANCE, "box", {"launchTemplate": {"id": "lt-1"}}, prop="launchTemplate")
+    assert real_findings(run(pack, [template, from_later]), INSTANCE_IMDS) == []
+    defaults_later = resource(METADATA_DEFAULTS, "imds-defaults", {"httpTokens": UNKNOWN_STRING})
+    silent = resource(LAUNCH_TEMPLATE, "tpl", {"tags": TAGS})
+    assert real_findings(run(pack, [defaults_later, silent]), TEMPLATE_IMDS) == []
+
+
 def test_instances_are_judged_by_their_own_setting_first_then_their_template(pack):
     good, bad = good_launch_template(), good_launch_template("bad-lt", metadataOptions={"httpTokens": "optional"})
 
