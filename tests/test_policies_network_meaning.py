@@ -494,6 +494,9 @@ def test_instances_are_judged_by_their_own_setting_first_then_their_template(pac
     assert_violates(pack, INSTANCE_IMDS, [good, overriding], urn=overriding["urn"])
     assert_passes(pack, INSTANCE_IMDS, [bad, launched_from(bad, metadataOptions={"httpTokens": "required"})])
     assert_passes(pack, INSTANCE_IMDS, [resource(INSTANCE, "box", {"metadataOptions": {"httpEndpoint": "disabled"}})])
+    compliant = resource(INSTANCE, "first", {"metadataOptions": {"httpTokens": "required"}, "tags": TAGS})
+    bare = resource(INSTANCE, "second", {"tags": TAGS})
+    assert [v["urn"] for v in assert_violates(pack, INSTANCE_IMDS, [compliant, bare])] == [bare["urn"]]
     spot = resource("aws:ec2/spotInstanceRequest:SpotInstanceRequest", "spot", {"tags": TAGS})
     assert only(assert_violates(pack, INSTANCE_IMDS, [spot], urn=spot["urn"])).startswith(
         "'spot' (aws:ec2/spotInstanceRequest:SpotInstanceRequest) accepts IMDSv1"
