@@ -341,6 +341,19 @@ def test_a_rule_belongs_to_the_group_its_security_group_id_names(pack):
     assert message.startswith("Security group 'app-sg' opens tcp port 443 to 3,702,258,688 internet addresses")
 
 
+def test_rule_resources_decided_at_deploy_time_are_judged_then(pack):
+    sg = group()
+    later = ingress_rule(sg, "later", "tcp", 22, 22, cidr_ipv4=UNKNOWN_STRING)
+    legacy = child_of(
+        sg,
+        SG_RULE,
+        "legacy-later",
+        {"type": "ingress", "protocol": "tcp", "fromPort": 22, "toPort": 22, "cidrBlocks": [UNKNOWN_STRING]},
+        prop="securityGroupId",
+    )
+    assert real_findings(run(pack, [sg, later, legacy]), PUBLIC_INGRESS) == []
+
+
 def test_a_rule_without_a_known_group_is_named_by_itself(pack):
     orphan = resource(INGRESS_RULE, "orphan", {"ipProtocol": "udp", "fromPort": 53, "toPort": 53, "cidrIpv6": "::/0"})
     message = only(assert_violates(pack, PUBLIC_INGRESS, [orphan], urn=orphan["urn"]))
@@ -666,6 +679,7 @@ def test_user_data_reports_its_first_credential_once(pack):
         ('""', False),
         ("0000000000", False),  # one repeated character: a placeholder
         ("changemeplease", False),  # a bare word: a variable name or a placeholder
+        ("CHANGE_ME_LATER", False),
         ("required", False),
         ("None", False),
         ("${DB_PASSWORD}", False),
@@ -939,6 +953,10 @@ def deny_insecure(**changes):
             {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::1:root"}, "Action": "s3:GetObject", "Resource": "*"},
             json.loads(deny_insecure())["Statement"][0],
         ),
+        policy_document(
+            {"Effect": "Deny", "Principal": "*", "Action": "s3:DeleteBucket", "Resource": "*"},
+            json.loads(deny_insecure())["Statement"][0],
+        ),
     ],
     ids=[
         "canonical",
@@ -948,6 +966,7 @@ def deny_insecure(**changes):
         "mixed-case-key",
         "among-other-conditions",
         "second-statement",
+        "after-a-narrower-denial",
     ],
 )
 def test_every_spelling_of_the_tls_only_denial_counts(pack, document):
