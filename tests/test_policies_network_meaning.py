@@ -507,6 +507,11 @@ def test_instances_are_judged_by_their_own_setting_first_then_their_template(pac
     assert_violates(pack, INSTANCE_IMDS, [good, overriding], urn=overriding["urn"])
     assert_passes(pack, INSTANCE_IMDS, [bad, launched_from(bad, metadataOptions={"httpTokens": "required"})])
     assert_passes(pack, INSTANCE_IMDS, [resource(INSTANCE, "box", {"metadataOptions": {"httpEndpoint": "disabled"}})])
+    from_good = child_of(good, INSTANCE, "first", {"launchTemplate": {"id": "lt-1"}}, prop="launchTemplate")
+    later_bare = resource(INSTANCE, "later", {"tags": TAGS})
+    assert [v["urn"] for v in assert_violates(pack, INSTANCE_IMDS, [good, from_good, later_bare])] == [
+        later_bare["urn"]
+    ]
     compliant = resource(INSTANCE, "first", {"metadataOptions": {"httpTokens": "required"}, "tags": TAGS})
     bare = resource(INSTANCE, "second", {"tags": TAGS})
     assert [v["urn"] for v in assert_violates(pack, INSTANCE_IMDS, [compliant, bare])] == [bare["urn"]]
