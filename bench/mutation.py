@@ -67,6 +67,18 @@ TEST_MAP = {
         "--deselect=tests/test_policies_unknowns.py::test_no_resource_rule_crashes_on_any_unknown",
         "--deselect=tests/test_policies_unknowns.py::test_no_stack_rule_crashes_on_any_unknown",
     ],
+    # the network and log-sink rules are judged by their own tests, the spellings, branches and unknowns; the other
+    # rule areas' tests and the peer cases only run them as stack policies (every test reaches them: minutes per
+    # surviving mutant)
+    "policies/snowplow_network.py": [
+        "test_policies_network.py",
+        "test_policies_network_meaning.py",
+        "test_policies_spellings.py",
+        "test_policies_branches.py",
+        "test_policies_unknowns.py",
+        "--deselect=tests/test_policies_unknowns.py::test_no_resource_rule_crashes_on_any_unknown",
+        "--deselect=tests/test_policies_unknowns.py::test_no_stack_rule_crashes_on_any_unknown",
+    ],
     # the cost estimator: its own tests and the budget rule's (every pack run prices the stack, so the other rules'
     # tests would reach it too, at seconds per surviving mutant; the preview test plans a whole stack: left out)
     "policies/snowplow_cost.py": [
@@ -80,6 +92,14 @@ TEST_MAP = {
     # the monitoring rules: their own tests and the unknown-value ones (the stack rule runs in every pack test)
     "policies/snowplow_observability.py": [
         "test_policies_observability.py",
+        "test_policies_unknowns.py",
+        "--deselect=tests/test_policies_unknowns.py::test_no_resource_rule_crashes_on_any_unknown",
+        "--deselect=tests/test_policies_unknowns.py::test_no_stack_rule_crashes_on_any_unknown",
+    ],
+    "policies/snowplow_log_sinks.py": [
+        "test_policies_encryption.py",
+        "test_policies_log_sinks.py",
+        "test_policies_spellings.py",
         "test_policies_unknowns.py",
         "--deselect=tests/test_policies_unknowns.py::test_no_resource_rule_crashes_on_any_unknown",
         "--deselect=tests/test_policies_unknowns.py::test_no_stack_rule_crashes_on_any_unknown",

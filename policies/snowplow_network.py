@@ -403,7 +403,6 @@ _OPTION = re.compile(
 _URL_CREDENTIALS = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@'\"]*:(?P<value>[^\s/@'\"]+)@")
 _REFERENCE_START = ("$", "{{", "%", "<", "@", "/", "./", "~/", "`", "arn:")
 _CODE = re.compile(r"^[A-Za-z_][\w.]*\s*[\(\[]|^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
-_KEYWORDS = {"true", "false", "null", "none", "yes", "no", "required", "optional"}
 
 
 def _first_value(text: str) -> str:
@@ -420,9 +419,10 @@ def _is_literal_credential(value: str, min_length: int) -> bool:
     value = value.strip().strip("'\"`")
     if len(value) < min_length or "{{resolve:" in value or value.startswith(_REFERENCE_START):
         return False
-    if _CODE.match(value) or value.lower() in _KEYWORDS or len(set(value)) == 1:
+    if _CODE.match(value) or len(set(value)) == 1:
         return False
-    return not re.fullmatch(r"[A-Za-z_]+", value)  # a bare word is a variable name or a placeholder, not a secret
+    # a bare word (true, none, required, a variable name or a placeholder) is not a secret
+    return not re.fullmatch(r"[A-Za-z_]+", value)
 
 
 def credential_findings(text: str, patterns: list, min_length: int) -> list:
@@ -560,7 +560,7 @@ def check_search_domain_in_vpc(args, report, cfg):
     if args.props.get("vpcOptions") is None:
         report(
             f"Search domain '{args.name}' has a public endpoint; set vpc_options={{'subnet_ids': <private subnets>, "
-            "'security_group_ids': [...]}} so it is reachable only inside the VPC."
+            "'security_group_ids': [...]} so it is reachable only inside the VPC."
         )
 
 
