@@ -87,6 +87,14 @@ def server():
 def bootstrap(
     tmp_path, port: int, role_password: str, role: str = "snowplow_loader", database: str = "snowplow"
 ) -> subprocess.CompletedProcess:
+    return run_bootstrap(*prepare_bootstrap(tmp_path, port, role_password, role, database))
+
+
+def prepare_bootstrap(
+    tmp_path, port: int, role_password: str, role: str = "snowplow_loader", database: str = "snowplow"
+) -> tuple[Path, dict]:
+    """The rendered script, a fake `aws` and the secrets it serves, written before anything runs: an executable
+    written while another thread forks can be held open in that child and fail to start ("Text file busy")."""
     script = tmp_path / "postgres-bootstrap.sh"
     script.write_text(
         render_postgres_bootstrap(
@@ -100,6 +108,10 @@ def bootstrap(
     aws.chmod(aws.stat().st_mode | stat.S_IEXEC)
     (tmp_path / "secrets.json").write_text(f'{{"{MASTER_ARN}": "master-pw", "{ROLE_ARN}": "{role_password}"}}')
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "FAKE_SECRETS": str(tmp_path / "secrets.json")}
+    return script, env
+
+
+def run_bootstrap(script: Path, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run(["bash", str(script)], capture_output=True, text=True, env=env, timeout=60)
 
 
@@ -170,8 +182,9 @@ def test_instances_booting_together_bootstrap_without_tripping_over_each_other(s
         for path in dirs:
             path.mkdir()
         role, database = f"race_{round_}", f"race_db_{round_}"
+        prepared = [prepare_bootstrap(path, server["port"], "pw", role, database) for path in dirs]
         with concurrent.futures.ThreadPoolExecutor(len(dirs)) as pool:
-            runs = list(pool.map(lambda path, r=role, d=database: bootstrap(path, server["port"], "pw", r, d), dirs))
+            runs = list(pool.map(lambda ready: run_bootstrap(*ready), prepared))
         assert [r.stderr for r in runs if r.returncode != 0] == []
 
 
