@@ -491,8 +491,9 @@ def bucket_children(resources: list, child_types: Iterable[str]) -> dict:
     by_name = buckets_by_name(resources)
     children: dict = {}
     for child in of_type(resources, child_types):
+        # the input's own dependency first: it names the bucket even where two buckets share a name
         targets = [d for d in child.property_dependencies.get("bucket", []) if d.resource_type in S3_BUCKETS]
-        if not targets:  # the input's own dependency first: it names the bucket even where names repeat
+        if not targets:
             name = known(lambda c=child: get(c.props, "bucket"), None)
             if isinstance(name, str) and name in by_name:
                 targets = [by_name[name]]
