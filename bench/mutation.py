@@ -184,6 +184,7 @@ TEST_MAP = {
         "--deselect=tests/test_policies_pack.py::test_a_pack_that_fails_while_warming_up_fails_the_run",
         "--deselect=tests/test_policies_pack.py::test_crashing_policy_surfaces_as_error",
     ],
+    "offline/call_window.py": ["test_call_window.py"],
     "offline/preview.py": [
         "test_preview.py",
         "test_mutation_preview.py",

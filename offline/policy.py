@@ -26,12 +26,15 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 from typing import Any
 
 import grpc
 import yaml
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+
+from offline.call_window import CallWindow
 
 DEFAULT_PACK_DIR = pathlib.Path(__file__).resolve().parent.parent / "policies"
 
@@ -197,6 +200,10 @@ def _stack_resource(resource: dict, by_urn: dict) -> analyzer_pb2.AnalyzerResour
 class PolicyPackProcess:
     """One running policy pack: `with PolicyPackProcess(stack="dev") as pack: pack.run(resources, config)`."""
 
+    # Analyze calls sent and not yet answered, at most: the pack answers on 4 threads, and a call that waits in
+    # its server's queue for 30 s is cancelled (offline/call_window.py)
+    max_analyze_in_flight = 32
+
     def __init__(
         self,
         pack_dir: pathlib.Path = DEFAULT_PACK_DIR,
@@ -217,6 +224,7 @@ class PolicyPackProcess:
         self._process: subprocess.Popen | None = None
         self._channel: grpc.Channel | None = None
         self._stub: analyzer_pb2_grpc.AnalyzerStub | None = None
+        self._analyze_window: CallWindow | None = None
         self._stderr = None
         self._info: analyzer_pb2.AnalyzerInfo | None = None
         self._configured: tuple[str, dict] | None = None
@@ -343,6 +351,7 @@ class PolicyPackProcess:
         except BaseException:  # closing anyway; whoever needed the pack has seen the error already
             pass
         self._configured = None
+        self._analyze_window = None
         if self._channel is not None:
             self._channel.close()
             self._channel = None
@@ -438,7 +447,7 @@ class PolicyPackProcess:
 
     def _send_streamed(self, resource: dict, seen: dict) -> None:
         self._stream_key = self._stream_key or self._configured[0]
-        self._streamed[resource["urn"]] = self._stub.Analyze.future(_analyze_request(resource, seen))
+        self._streamed[resource["urn"]] = self._submit_analyze(_analyze_request(resource, seen))
 
     def _take_streamed(self) -> dict:
         """The answers already in flight for this configuration (queued ones are sent now)."""
@@ -452,17 +461,22 @@ class PolicyPackProcess:
             self._stream_lock, self._streamed, self._stream_queue, self._stream_key = None, {}, [], None
         return streamed if key == (self._configured or (None,))[0] else {}
 
+    def _submit_analyze(self, request: analyzer_pb2.AnalyzeRequest) -> Future:
+        if self._analyze_window is None:
+            self._analyze_window = CallWindow(self._stub.Analyze, self.max_analyze_in_flight)
+        return self._analyze_window.submit(request)
+
     def analyze_resources(self, resources: list[dict]) -> tuple[list[dict], list[dict]]:
         """Analyze each custom resource (already configured); (violations, notApplicable)."""
         by_urn = {r["urn"]: r for r in resources}
         self.start()
         streamed = self._take_streamed()
-        # All requests in flight at once, as the CLI analyzes resources while it plans them: the pack works
-        # on one while this process encodes the next. Results are read back in plan order.
+        # Requests overlap, as the CLI analyzes resources while it plans them: the pack works on some while this
+        # process encodes the next (a window keeps the pack's queue short). Results are read back in plan order.
         pending = [
             (
                 resource["urn"],
-                streamed.get(resource["urn"]) or self._stub.Analyze.future(_analyze_request(resource, by_urn)),
+                streamed.get(resource["urn"]) or self._submit_analyze(_analyze_request(resource, by_urn)),
             )
             for resource in resources
             if resource.get("custom", True)

@@ -44,6 +44,9 @@ class _Answered:
     def result(self):
         return self._response
 
+    def add_done_callback(self, callback):
+        callback(self)  # already answered: a gRPC future runs the callback at once too
+
 
 class _DirectCall:
     """One stub method: called directly, or as `.future(request)` the way the driver streams Analyze."""
@@ -125,7 +128,7 @@ def _close(self):
     if self.pack_dir != PACK_DIR:
         return _process_close(self)
     self._configured = None
-    self._stub = None
+    self._stub = self._analyze_window = None
 
 
 def serve_the_pack_in_process() -> None:
