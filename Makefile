@@ -21,7 +21,7 @@ SCHEMA_ARGS := $(if $(SCHEMAS),--schemas $(SCHEMAS),) $(if $(URL),--url $(URL),)
 SMOKE_SOURCE := $(if $(OUTPUTS),--outputs $(OUTPUTS),--stack $(STACK))
 STACK_SOURCE := $(if $(CONFIG),--config $(CONFIG),--stack $(STACK))
 
-.PHONY: venv preview test lint clean smoke preflight publish-schemas lint-schemas bench diagram graphviz mutation
+.PHONY: venv preview test lint clean plan-snapshots smoke preflight publish-schemas lint-schemas bench diagram graphviz mutation
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
 	@echo "== setting up $(VENV) (first run: one to two minutes; each package is listed as it installs)"
@@ -64,6 +64,10 @@ diagram: $(STAMP) graphviz
 test: $(STAMP) $(DBT_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q -n auto --dist loadgroup
+
+# What each shipped stack plans, recorded for tests/test_plan_snapshot.py: run after an intended change, review the diff.
+plan-snapshots: $(STAMP)
+	$(PY) tests/plan_snapshots.py
 
 smoke: $(STAMP)
 	$(PY) -m ops.smoke $(SMOKE_SOURCE) $(SMOKE_ARGS)

@@ -11,7 +11,9 @@ Run: .venv/bin/python bench/mutation.py [--report] PATH...   (PATH: a .py file o
 
 import argparse
 import json
+import math
 import os
+import random
 import sys
 from collections import Counter
 from pathlib import Path
@@ -34,6 +36,7 @@ WAREHOUSE_RENDER_TESTS = [
     "test_warehouse_destinations.py::test_snowflake_passphrase_is_a_placeholder_too",
     "test_warehouse_destinations.py::test_databricks_config_has_the_keys_the_loader_requires",
 ]
+PLAN_TESTS = ["test_plan_snapshot.py", "test_component_tree.py"]
 # Source path (longest prefix wins) -> the test files (or test ids) that judge it; paths not listed use every
 # test. Files that do not exist yet are skipped, so a "before" score can be taken without the new tests.
 TEST_MAP = {
@@ -247,6 +250,43 @@ TEST_MAP = {
         "test_mutation_rendered.py",
     ],
     "components/observability/signals.py": ["test_mutation_rendered.py"],
+    # The ComponentResource modules are judged by the plan snapshots of the shipped stacks, the component tree and
+    # the tests of their layer, each of which plans a whole stack (about a second each): the other layers' tests
+    # and the previews are left out, which can only lower the score (a mutant they would kill counts as surviving).
+    "components/platform": [
+        *PLAN_TESTS,
+        "test_network.py",
+        "test_streams.py",
+        "test_event_path.py",
+        "test_privileges.py",
+        "test_tags.py",
+    ],
+    "components/platform/database.py": [*PLAN_TESTS, "test_postgres_bootstrap.py", "test_iglu_postgres_stack.py"],
+    "components/platform/database_bootstrap.py": [
+        *PLAN_TESTS,
+        "test_postgres_bootstrap.py",
+        "test_iglu_postgres_stack.py",
+    ],
+    "components/apps": [
+        *PLAN_TESTS,
+        "test_event_path.py",
+        "test_boot_wiring.py",
+        "test_privileges.py",
+        "test_iglu_postgres_stack.py",
+        "test_iglu_keys.py",
+        "test_ec2_service.py",
+    ],
+    "components/context.py": [*PLAN_TESTS, "test_boot_wiring.py", "test_ec2_service.py", "test_event_path.py"],
+    "components/destinations": [
+        *PLAN_TESTS,
+        "test_redshift_stack.py",
+        "test_opensearch.py",
+        "test_warehouse_destinations.py",
+        "test_iglu_postgres_stack.py",
+    ],
+    "components/modeling": [*PLAN_TESTS, "test_modeling.py"],
+    "components/analysis": [*PLAN_TESTS, "test_analysis.py"],
+    "components/observability": [*PLAN_TESTS, "test_observability.py"],
 }
 
 
@@ -335,11 +375,68 @@ def score_line(path: str, statuses: dict[str, str], listed: dict[str, str]) -> t
     return line, survivors
 
 
+SAMPLES = ROOT / "mutants" / "samples.json"  # {mutant name: status} of each sampled mutant, kept across runs
+
+
+def sample_names(path: str, fraction: float, seed: int) -> list[str]:
+    """A random share of each module's mutants (at least one per module), the same for the same seed and source."""
+    target = ROOT / "mutants" / path
+    metas = [Path(str(target) + ".meta")] if path.endswith(".py") else sorted(target.rglob("*.py.meta"))
+    chosen = []
+    for meta in metas:
+        names = sorted(json.loads(meta.read_text())["exit_code_by_key"]) if meta.exists() else []
+        if names:
+            count = max(1, round(fraction * len(names)))
+            chosen += random.Random(f"{seed}:{meta.name}").sample(names, count)
+    if not chosen:
+        raise SystemExit(f"{path}: mutmut has made no mutants of it yet (run `make mutation MODULE={path}` once)")
+    return chosen
+
+
+def keep_sample_results(names: list[str], statuses: dict[str, str]) -> None:
+    kept = json.loads(SAMPLES.read_text()) if SAMPLES.exists() else {}
+    kept.update({name: statuses[name] for name in names if statuses.get(name) not in (None, "not checked")})
+    SAMPLES.write_text(json.dumps(kept, indent=1, sort_keys=True))
+
+
+def wilson(killed: int, total: int) -> tuple[float, float]:
+    """The 95 % Wilson interval of a killed share measured on a random sample."""
+    if not total:
+        return 0.0, 1.0
+    z, share = 1.96, killed / total
+    centre = (share + z * z / (2 * total)) / (1 + z * z / total)
+    half = z * math.sqrt(share * (1 - share) / total + z * z / (4 * total * total)) / (1 + z * z / total)
+    return centre - half, centre + half
+
+
+def sample_score_line(path: str, listed: dict[str, str]) -> tuple[str, list[str]]:
+    """The killed share of the sampled mutants of `path` (equivalents left out) and the sampled survivors."""
+    kept = json.loads(SAMPLES.read_text()) if SAMPLES.exists() else {}
+    everything = results(path)
+    sampled = {n: kept[n] for n in everything if n in kept and not (n in listed and kept[n] not in KILLED)}
+    killed = sum(status in KILLED for status in sampled.values())
+    low, high = wilson(killed, len(sampled))
+    survivors = sorted(n for n, status in sampled.items() if status not in KILLED)
+    percent = f"{100 * killed / len(sampled):.1f}%" if sampled else "n/a"
+    line = (
+        f"{path}: {percent} killed in a random sample ({killed} of {len(sampled)} sampled non-equivalent mutants, "
+        f"of {len(everything)} in all; 95% interval {100 * low:.1f}-{100 * high:.1f}%)"
+    )
+    return line, survivors
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("paths", nargs="+", help="module file or folder, e.g. policies/snowplow_network.py")
     parser.add_argument("--report", action="store_true", help="print the scores of the last run, run nothing")
     parser.add_argument("--jobs", type=int, default=int(os.environ.get("MUTATION_JOBS", "1")))
+    parser.add_argument(
+        "--sample",
+        type=float,
+        metavar="FRACTION",
+        help="run (or report) only a random share of each module's mutants, e.g. 0.1; the score is an estimate",
+    )
+    parser.add_argument("--seed", type=int, default=1, help="which random sample --sample takes")
     parser.add_argument(
         "--survivors",
         action="store_true",
@@ -353,6 +450,8 @@ def main() -> int:
             configuration.config().pytest_add_cli_args_test_selection = selected
         names = [module_glob(p) for p in args.paths]
         before = {p: results(p) for p in args.paths}
+        if args.sample:
+            names = [n for p in args.paths for n in sample_names(p, args.sample, args.seed)]
         if args.survivors:
             listed = equivalents()
             names = [n for p in args.paths for n in score_line(p, before[p], listed)[1]]
@@ -364,10 +463,15 @@ def main() -> int:
         if args.survivors:  # mutmut forgets earlier kills when tests change; added tests cannot revive a mutant
             for path in args.paths:
                 keep_earlier_kills(path, before[path])
+        if args.sample:
+            keep_sample_results(names, {n: s for p in args.paths for n, s in results(p).items()})
     listed = equivalents()
     print()
     for path in args.paths:
-        line, survivors = score_line(path, results(path), listed)
+        if args.sample:
+            line, survivors = sample_score_line(path, listed)
+        else:
+            line, survivors = score_line(path, results(path), listed)
         print(line)
         for name in survivors:
             print(f"    survived: {name}   (see: .venv/bin/mutmut show {name})")

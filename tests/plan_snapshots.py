@@ -1,0 +1,60 @@
+"""What each shipped stack plans, resource by resource: its URN, its options that guard data, and a digest of each
+input. A change here is what every user sees in their next `pulumi preview` (a changed URN replaces the resource).
+
+Write the files again after an intended change: `make plan-snapshots` (then read the diff before committing).
+"""
+
+import hashlib
+import json
+import pathlib
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from offline.engine import StackFile, run_program  # noqa: E402
+
+SNAPSHOTS = ROOT / "tests" / "snapshots"
+STACK_FILES = {
+    "dev": ROOT / "Pulumi.dev.yaml",
+    "prod": ROOT / "Pulumi.prod.yaml",
+    **{p.stem.removeprefix("Pulumi."): p for p in sorted((ROOT / "tests" / "stacks").glob("Pulumi.*.yaml"))},
+}
+OPTIONS = ("protect", "retainOnDelete")
+
+
+def digest(value) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def snapshot_lines(run) -> list[str]:
+    """One line per resource: `<urn without stack and project>  <option>=<value>... <input>=<digest>...`."""
+    prefix = f"urn:pulumi:{run.stack}::{run.project}::"
+    lines = []
+    for resource in run.resources:
+        fields = [f"@{option}={json.dumps(resource[option])}" for option in OPTIONS if resource.get(option)]
+        fields += [f"{key}={digest(value)}" for key, value in sorted((resource.get("inputs") or {}).items())]
+        lines.append(" ".join([resource["urn"].removeprefix(prefix), *fields]))
+    return sorted(lines)
+
+
+def plan_snapshot(stack: str) -> list[str]:
+    return snapshot_lines(run_program(StackFile.read(STACK_FILES[stack])))
+
+
+def snapshot_file(stack: str) -> pathlib.Path:
+    return SNAPSHOTS / f"plan-{stack}.txt"
+
+
+def main() -> int:
+    SNAPSHOTS.mkdir(exist_ok=True)
+    for stack in STACK_FILES:
+        lines = plan_snapshot(stack)
+        snapshot_file(stack).write_text("\n".join(lines) + "\n")
+        print(f"{snapshot_file(stack).relative_to(ROOT)}: {len(lines)} resources")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
