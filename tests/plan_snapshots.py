@@ -29,13 +29,15 @@ def digest(value) -> str:
 
 
 def snapshot_lines(run) -> list[str]:
-    """One line per resource: `<urn without stack and project>  <option>=<value>... <input>=<digest>...`."""
+    """One line per resource (`<urn without stack and project> @<guard>=<value>... <input>=<digest>...`) and output."""
     prefix = f"urn:pulumi:{run.stack}::{run.project}::"
     lines = []
     for resource in run.resources:
         fields = [f"@{option}={json.dumps(resource[option])}" for option in OPTIONS if resource.get(option)]
         fields += [f"{key}={digest(value)}" for key, value in sorted((resource.get("inputs") or {}).items())]
         lines.append(" ".join([resource["urn"].removeprefix(prefix), *fields]))
+    # the stack outputs users read with `pulumi stack output` (the collector's URL, bucket names...)
+    lines += [f"output:{name}={digest(value)}" for name, value in run.outputs.items()]
     return sorted(lines)
 
 
@@ -52,7 +54,7 @@ def main() -> int:
     for stack in STACK_FILES:
         lines = plan_snapshot(stack)
         snapshot_file(stack).write_text("\n".join(lines) + "\n")
-        print(f"{snapshot_file(stack).relative_to(ROOT)}: {len(lines)} resources")
+        print(f"{snapshot_file(stack).relative_to(ROOT)}: {len(lines)} resources and outputs")
     return 0
 
 
