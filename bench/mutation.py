@@ -365,7 +365,9 @@ def score_line(path: str, statuses: dict[str, str], listed: dict[str, str]) -> t
     return line, survivors
 
 
-SAMPLES = ROOT / "mutants" / "samples.json"  # {mutant name: status} of each sampled mutant, kept across runs
+def samples_file(seed: int) -> Path:
+    """{mutant name: status} of each mutant a sample with this seed ran, kept across runs."""
+    return ROOT / "mutants" / f"samples-seed-{seed}.json"
 
 
 def sample_names(path: str, fraction: float, seed: int) -> list[str]:
@@ -383,10 +385,10 @@ def sample_names(path: str, fraction: float, seed: int) -> list[str]:
     return chosen
 
 
-def keep_sample_results(names: list[str], statuses: dict[str, str]) -> None:
-    kept = json.loads(SAMPLES.read_text()) if SAMPLES.exists() else {}
+def keep_sample_results(names: list[str], statuses: dict[str, str], seed: int) -> None:
+    kept = json.loads(samples_file(seed).read_text()) if samples_file(seed).exists() else {}
     kept.update({name: statuses[name] for name in names if statuses.get(name) not in (None, "not checked")})
-    SAMPLES.write_text(json.dumps(kept, indent=1, sort_keys=True))
+    samples_file(seed).write_text(json.dumps(kept, indent=1, sort_keys=True))
 
 
 def wilson(killed: int, total: int) -> tuple[float, float]:
@@ -399,9 +401,9 @@ def wilson(killed: int, total: int) -> tuple[float, float]:
     return centre - half, centre + half
 
 
-def sample_score_line(path: str, listed: dict[str, str]) -> tuple[str, list[str]]:
+def sample_score_line(path: str, listed: dict[str, str], seed: int) -> tuple[str, list[str]]:
     """The killed share of the sampled mutants of `path` (equivalents left out) and the sampled survivors."""
-    kept = json.loads(SAMPLES.read_text()) if SAMPLES.exists() else {}
+    kept = json.loads(samples_file(seed).read_text()) if samples_file(seed).exists() else {}
     everything = results(path)
     sampled = {n: kept[n] for n in everything if n in kept and not (n in listed and kept[n] not in KILLED)}
     killed = sum(status in KILLED for status in sampled.values())
@@ -454,12 +456,12 @@ def main() -> int:
             for path in args.paths:
                 keep_earlier_kills(path, before[path])
         if args.sample:
-            keep_sample_results(names, {n: s for p in args.paths for n, s in results(p).items()})
+            keep_sample_results(names, {n: s for p in args.paths for n, s in results(p).items()}, args.seed)
     listed = equivalents()
     print()
     for path in args.paths:
         if args.sample:
-            line, survivors = sample_score_line(path, listed)
+            line, survivors = sample_score_line(path, listed, args.seed)
         else:
             line, survivors = score_line(path, results(path), listed)
         print(line)

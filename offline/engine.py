@@ -51,6 +51,8 @@ class CapturingMonitor(runtime_mocks.MockMonitor):
         self.registrations: list[dict[str, Any]] = []
         # Unmasked inputs, for writing rendered files offline (where no secret is ever decrypted).
         self.revealed_inputs: dict[str, dict[str, Any]] = {}
+        # What each component registers as its outputs (register_outputs), as the console shows them.
+        self.component_outputs: dict[str, dict[str, Any]] = {}
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
@@ -73,6 +75,10 @@ class CapturingMonitor(runtime_mocks.MockMonitor):
         if self.on_register is not None:
             self.on_register(self.registrations[-1])
         return response
+
+    def RegisterResourceOutputs(self, request):
+        self.component_outputs[request.urn] = mask_secrets(json_format.MessageToDict(request.outputs))
+        return super().RegisterResourceOutputs(request)
 
 
 @dataclass
@@ -170,6 +176,7 @@ class ProgramRun:
     secret_outputs: set[str]
     revealed_inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    component_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class _WarningLog(logging.Handler):
@@ -226,7 +233,16 @@ def run_function(
     outputs, secret = _resolve_outputs(runtime_settings.get_root_resource().outputs)
     # Registration order depends on the event loop; a sorted plan diffs cleanly between runs.
     resources = sorted(monitor.registrations, key=lambda r: (r["parent"] is not None, r["urn"]))
-    return ProgramRun(project, stack_file.stack, resources, outputs, secret, monitor.revealed_inputs, warnings.messages)
+    return ProgramRun(
+        project,
+        stack_file.stack,
+        resources,
+        outputs,
+        secret,
+        monitor.revealed_inputs,
+        warnings.messages,
+        monitor.component_outputs,
+    )
 
 
 def _resolve_outputs(exports: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:

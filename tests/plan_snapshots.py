@@ -29,12 +29,17 @@ def digest(value) -> str:
 
 
 def snapshot_lines(run) -> list[str]:
-    """One line per resource (`<urn without stack and project> @<guard>=<value>... <input>=<digest>...`) and output."""
+    """One line per resource (`<urn without stack and project> @<guard>=<value> <input>=<digest> out.<output>=<digest>`)
+    and per stack output."""
     prefix = f"urn:pulumi:{run.stack}::{run.project}::"
     lines = []
     for resource in run.resources:
         fields = [f"@{option}={json.dumps(resource[option])}" for option in OPTIONS if resource.get(option)]
+        if resource.get("dependencies"):  # what it waits for: creation and deletion order
+            fields.append(f"@dependencies={digest(sorted(resource['dependencies']))}")
         fields += [f"{key}={digest(value)}" for key, value in sorted((resource.get("inputs") or {}).items())]
+        registered = getattr(run, "component_outputs", {}).get(resource["urn"], {})
+        fields += [f"out.{key}={digest(value)}" for key, value in sorted(registered.items())]
         lines.append(" ".join([resource["urn"].removeprefix(prefix), *fields]))
     # the stack outputs users read with `pulumi stack output` (the collector's URL, bucket names...)
     lines += [f"output:{name}={digest(value)}" for name, value in run.outputs.items()]
