@@ -3,6 +3,7 @@ nested where one subsystem builds another, and every cloud resource inside the c
 
 import pathlib
 
+import pulumi
 import pytest
 
 from offline.engine import StackFile, run_program
@@ -80,3 +81,25 @@ def test_every_cloud_resource_sits_in_a_component_never_loose_in_the_stack(full)
     holders = {r.get("parent") for r in full.resources}
     empty = [r["urn"] for r in full.resources if not r.get("custom", True) and r["type"] != STACK]
     assert [urn for urn in empty if urn not in holders] == []
+
+
+def _snowplow_components(cls=None):
+    for sub in (cls or pulumi.ComponentResource).__subclasses__():
+        if sub.__module__.startswith("components."):
+            yield sub
+        yield from _snowplow_components(sub)
+
+
+def test_options_given_to_any_component_reach_everything_it_creates(monkeypatch):
+    """A component hands its options to itself and so to its children (Pulumi children inherit `protect` and
+    providers from their parent): given `protect`, nothing it creates is left unprotected."""
+    run_program(StackFile.read(ROOT / "tests" / "stacks" / "Pulumi.full.yaml"))  # imports every component module
+    for component in set(_snowplow_components()):
+
+        def init(self, name, args, opts=None, _original=component.__init__):
+            _original(self, name, args, pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(protect=True)))
+
+        monkeypatch.setattr(component, "__init__", init)
+    protected = run_program(StackFile.read(ROOT / "tests" / "stacks" / "Pulumi.full.yaml"))
+    unprotected = [r["urn"] for r in protected.resources if r["type"] != STACK and not r["protect"]]
+    assert unprotected == []

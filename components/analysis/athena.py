@@ -35,7 +35,6 @@ class LakeAnalysisArgs:
 class LakeAnalysis(pulumi.ComponentResource):
     database: str
     workgroup: pulumi.Output[str]
-    results_bucket: pulumi.Output[str]
 
     def __init__(self, name: str, args: LakeAnalysisArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("snowplow:analysis:LakeAnalysis", name, None, opts)
@@ -103,7 +102,6 @@ class LakeAnalysis(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=tables),
             )
         self.workgroup = workgroup.name
-        self.results_bucket = results.bucket_name
         self.register_outputs(
             {"database": database.name, "workgroup": workgroup.name, "resultsBucket": results.bucket_name}
         )
