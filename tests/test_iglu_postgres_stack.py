@@ -259,6 +259,9 @@ def test_shared_database_hosts_the_events_on_the_iglu_instance(shared):
     assert [i["name"] for i in of_type(shared, INSTANCE)] == ["iglu-db"]
     instance = named(shared, INSTANCE, "iglu-db")
     assert instance["inputs"]["multiAz"] is False and not instance["protect"]
+    # dev runs without Performance Insights, so it names no key and no retention for it
+    insights = {k: v for k, v in instance["inputs"].items() if k.startswith("performanceInsights")}
+    assert insights == {"performanceInsightsEnabled": False}
     good = ConfigFactory.parse_string(files_of(shared, "postgres-loader")["postgres-loader.hocon"])["output.good"]
     assert good["host"].startswith("snowplow-shared-iglu-db.") and good["database"] == "snowplow"
     assert "bootstrap snowplow-shared-iglu-db." in files_of(shared, "iglu-server")["postgres-bootstrap.sh"]
@@ -273,3 +276,4 @@ def test_plain_http_iglu_server_in_dev_gets_an_http_egress_for_its_clients(share
     assert set(rules) == {"iglu-server-http-from-enrich", "iglu-server-http-from-postgres-loader"}
     assert all(r["fromPort"] == r["toPort"] == 80 for r in rules.values())
     assert shared.outputs["iglu_server_url"].startswith("http://snowplow-shared-iglu-server-")
+
