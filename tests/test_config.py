@@ -218,6 +218,16 @@ def test_long_but_valid_stack_names_keep_load_balancer_names_within_32_character
     from tests.conftest import of_type
 
     run = preview(stack="analytics-eu-west-1-stg")
+    # the longest stack name allowed (physical-name prefix of 39 characters), with the ALB's log bucket
+    iglu = {"server": {"enabled": True, "ingressCidrs": ["198.51.100.0/24"], "accessLogs": True}}
+    longest = preview(
+        {"snowplow:collector": {"accessLogs": True}, "snowplow:iglu": iglu}, stack="analytics-eu-west-1-staging-ab"
+    )
+    log_buckets = [
+        r["inputs"]["bucket"] for r in of_type(longest, "aws:s3/bucket:Bucket") if r["name"].endswith("access-logs")
+    ]
+    # the Iglu Server's is cut to S3's 63 characters with a hash, the collector's fits whole
+    assert sorted(len(b) for b in log_buckets) == [61, 63], log_buckets
     for resource in of_type(run, "aws:lb/loadBalancer:LoadBalancer") + of_type(run, "aws:lb/targetGroup:TargetGroup"):
         assert len(resource["inputs"]["name"]) <= 32, resource["inputs"]["name"]
     buckets = [r["inputs"]["bucket"] for r in of_type(run, "aws:s3/bucket:Bucket")]

@@ -169,6 +169,13 @@ def test_imported_certificate_gives_https_without_dns_records(preview):
     assert run.outputs["collector_url"] == "https://t.example.org"
 
 
+def test_a_certificate_without_a_domain_serves_https_on_the_load_balancers_own_name(preview):
+    arn = "arn:aws:acm:eu-west-1:123456789012:certificate/0b1c2d3e-aaaa-bbbb-cccc-123456789012"
+    run = preview({"snowplow:collector": {"certificateArn": arn}})
+    assert run.outputs["collector_url"] == f"https://{run.outputs['collector_dns_name']}"
+    assert of_type(run, "aws:route53/record:Record") == []
+
+
 def test_alb_drops_invalid_headers_and_logs_to_an_sse_s3_bucket_in_prod(prod, dev):
     (alb,) = [a for a in of_type(prod, "aws:lb/loadBalancer:LoadBalancer") if a["name"] == "collector-alb"]
     assert alb["inputs"]["dropInvalidHeaderFields"] is True and alb["inputs"]["internal"] is False

@@ -276,4 +276,3 @@ def test_plain_http_iglu_server_in_dev_gets_an_http_egress_for_its_clients(share
     assert set(rules) == {"iglu-server-http-from-enrich", "iglu-server-http-from-postgres-loader"}
     assert all(r["fromPort"] == r["toPort"] == 80 for r in rules.values())
     assert shared.outputs["iglu_server_url"].startswith("http://snowplow-shared-iglu-server-")
-

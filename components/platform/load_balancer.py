@@ -130,7 +130,6 @@ class PublicLoadBalancer:
     def __init__(self, name: str, args: LoadBalancerArgs, parent: pulumi.Resource):
         self._name, self._args = name, args
         self._child = pulumi.ResourceOptions(parent=parent)
-        self._parent = parent
         ctx = args.context
         physical = ctx.name(args.app)
 
