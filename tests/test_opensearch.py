@@ -384,7 +384,7 @@ def test_signals_alarm_on_the_domain_and_on_each_loader():
     )
     service = SimpleNamespace(asg_name="snowplow-prod-elasticsearch-loader")
     loader = _Loader(
-        "elasticsearch-loader", StreamInfo("enriched", "snowplow-prod-enriched", None, 2), 1, service, None, None
+        "elasticsearch-loader", StreamInfo("enriched", "snowplow-prod-enriched", None), 1, service, None, None
     )
     signals = {s.name: s for s in OpenSearchDestination._signals(holder, [loader])}
     assert sorted(signals) == [

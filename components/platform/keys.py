@@ -81,7 +81,6 @@ class KeysArgs:
 
 class Keys(pulumi.ComponentResource):
     key_arn: pulumi.Output[str]
-    key_id: pulumi.Output[str]
     alias_name: str
 
     def __init__(self, name: str, args: KeysArgs, opts: pulumi.ResourceOptions | None = None):
@@ -102,5 +101,4 @@ class Keys(pulumi.ComponentResource):
             f"{name}-data", name=self.alias_name, target_key_id=key.key_id, opts=pulumi.ResourceOptions(parent=self)
         )
         self.key_arn = key.arn
-        self.key_id = key.key_id
         self.register_outputs({"keyArn": self.key_arn, "aliasName": self.alias_name})

@@ -150,7 +150,6 @@ class Network(pulumi.ComponentResource):
     vpc_id: pulumi.Output[str]
     public_subnet_ids: pulumi.Output[list[str]]
     private_subnet_ids: pulumi.Output[list[str]]
-    private_route_table_ids: pulumi.Output[list[str]]
     nat_public_ips: list[pulumi.Output[str]]
     """Public IPs of the NAT gateways created here (empty for an adopted VPC, whose NAT the stack cannot see)."""
 
@@ -166,7 +165,6 @@ class Network(pulumi.ComponentResource):
             self.vpc_id = pulumi.Output.from_input(existing.vpc_id)
             self.public_subnet_ids = pulumi.Output.from_input(list(existing.public_subnet_ids))
             self.private_subnet_ids = pulumi.Output.from_input(list(existing.private_subnet_ids))
-            self.private_route_table_ids = pulumi.Output.from_input([])
             self.nat_public_ips = []
         else:
             self._create(name, args.plan.create)
@@ -279,7 +277,6 @@ class Network(pulumi.ComponentResource):
         self.vpc_id = vpc.id
         self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public])
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private])
-        self.private_route_table_ids = pulumi.Output.all(*[rt.id for rt in private_rts])
 
     def _interface_endpoints(self, name: str, spec: CreateNetwork, vpc, private) -> None:
         """AWS APIs reached inside the VPC (private DNS), not through NAT: chosen where the NAT processing they

@@ -28,7 +28,6 @@ class StreamInfo:
     logical: str
     name: str
     arn: pulumi.Output[str]
-    shards: int | None
     retention_hours: int = 24
 
 
@@ -78,7 +77,7 @@ class Streams(pulumi.ComponentResource):
                 tags={**ctx.tags_for(physical), "snowplow:carries": carries, **load_tags(args.capacity, logical)},
                 opts=ctx.stateful(self),
             )
-            self.by_name[logical] = StreamInfo(logical, physical, stream.arn, shards, cfg.retention_hours)
+            self.by_name[logical] = StreamInfo(logical, physical, stream.arn, cfg.retention_hours)
         self.signals = failed_event_signals(self.by_name["bad1"], self.by_name["bad2"], args.thresholds)
         self.graphs = [
             Graph(
