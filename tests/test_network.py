@@ -80,8 +80,10 @@ def test_existing_subnets_in_one_az_are_rejected_before_anything_is_built(previe
     same_az = {s: "eu-west-1a" for s in EXISTING["existing"]["privateSubnetIds"]}
     with pytest.raises(ConfigError) as caught:
         preview({"snowplow:network": EXISTING}, mocks=mocks_for_existing(subnet_azs=same_az))
-    assert "snowplow:network.existing.privateSubnetIds" in str(caught.value)
-    assert "at least two AZs" in str(caught.value)
+    assert caught.value.problems == [
+        "snowplow:network.existing.privateSubnetIds: ['subnet-0b0000000000000b1', 'subnet-0b0000000000000b2'] are "
+        "all in ['eu-west-1a']; load balancers and HA need subnets in at least two AZs"
+    ]
 
 
 def test_existing_subnets_of_another_vpc_are_rejected(preview):
@@ -103,3 +105,11 @@ def test_existing_subnet_that_does_not_exist_is_named(preview):
     missing = frozenset({EXISTING["existing"]["privateSubnetIds"][1]})
     with pytest.raises(ConfigError, match=r"snowplow:network.existing.privateSubnetIds: cannot look up"):
         preview({"snowplow:network": EXISTING}, mocks=mocks_for_existing(missing_subnets=missing))
+
+
+def test_every_subnet_list_that_cannot_be_looked_up_is_named(preview):
+    missing = frozenset({EXISTING["existing"]["publicSubnetIds"][0], EXISTING["existing"]["privateSubnetIds"][1]})
+    with pytest.raises(ConfigError) as caught:
+        preview({"snowplow:network": EXISTING}, mocks=mocks_for_existing(missing_subnets=missing))
+    named = [problem.split(":", 2)[1] for problem in caught.value.problems]
+    assert named == ["network.existing.publicSubnetIds", "network.existing.privateSubnetIds"]

@@ -13,7 +13,7 @@ from stack_config.platform import CreateNetwork, ExistingNetwork, NetworkConfig
 
 @dataclass(frozen=True)
 class NetworkPlan:
-    """The network config checked against the account: AZs to use or subnets to adopt."""
+    """The network config checked against the account: AZs to use (a created VPC) or subnets to adopt."""
 
     create: CreateNetwork | None
     existing: ExistingNetwork | None
@@ -33,7 +33,7 @@ def plan_network(config: NetworkConfig) -> NetworkPlan:
         return NetworkPlan(config.create, None, tuple(available[: config.create.azs]))
 
     existing = config.existing
-    problems, azs = [], set()
+    problems = []
     for key, ids in (
         ("publicSubnetIds", existing.public_subnet_ids),
         ("privateSubnetIds", existing.private_subnet_ids),
@@ -52,10 +52,9 @@ def plan_network(config: NetworkConfig) -> NetworkPlan:
                 f"snowplow:network.existing.{key}: {ids} are all in {sorted(zones)}; "
                 "load balancers and HA need subnets in at least two AZs"
             )
-        azs |= zones
     if problems:
         raise ConfigError(problems)
-    return NetworkPlan(None, existing, tuple(sorted(azs)))
+    return NetworkPlan(None, existing, ())  # the adopted subnets' zones are checked above; nothing is laid out
 
 
 @dataclass(frozen=True)
