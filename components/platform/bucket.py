@@ -21,7 +21,6 @@ class SecureBucketArgs:
     bucket_name: pulumi.Input[str]
     kms_key_arn: pulumi.Input[str] | None
     """None means SSE-S3: only for log sinks that AWS services can write solely with S3-managed keys."""
-    stateful: bool = True
     transitions: list[Transition] = field(default_factory=list)
     noncurrent_expiration_days: int = 30
     expiration_days: int | None = None
@@ -53,7 +52,7 @@ class SecureBucket(pulumi.ComponentResource):
             bucket=args.bucket_name,
             force_destroy=False,
             tags={**ctx.tags, "snowplow:purpose": args.purpose},
-            opts=ctx.stateful(self) if args.stateful else child,
+            opts=ctx.stateful(self),  # every bucket holds data or evidence: protected and retained in prod
         )
         if args.kms_key_arn is None:
             default = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
