@@ -102,6 +102,39 @@ def test_calls_answered_at_once_do_not_recurse_as_deep_as_the_queue():
     assert [window.submit(n).result(timeout=0) for n in range(count)][-1] == 2 * (count - 1)
 
 
+def test_a_long_queue_answered_at_once_when_room_frees_does_not_recurse_as_deep_as_the_queue():
+    class FirstOpenThenImmediate(_Method):
+        def future(self, request):
+            call = super().future(request)
+            if request:  # every call but the first is answered at once
+                call.answer(request)
+            return call
+
+    method = FirstOpenThenImmediate()
+    window = CallWindow(method, 1)
+    count = sys.getrecursionlimit() * 3
+    answers = [window.submit(n) for n in range(count)]  # all but the first wait in the window
+    method.open[0].answer(0)
+    assert [a.result(timeout=0) for a in answers][-1] == count - 1
+
+
+def test_a_refused_call_among_waiting_ones_does_not_hold_back_the_rest():
+    class RefusesOne(_Method):
+        def future(self, request):
+            if request == 1:
+                raise ValueError("refused")
+            return super().future(request)
+
+    method = RefusesOne()
+    window = CallWindow(method, 1)
+    first, refused, third = (window.submit(n) for n in range(3))
+    method.open.pop(0).answer("first")
+    assert str(refused.exception(timeout=0)) == "refused"
+    assert method.sent == [0, 2]  # sent at once, not left waiting for another answer
+    method.open.pop(0).answer("third")
+    assert (first.result(timeout=0), third.result(timeout=0)) == ("first", "third")
+
+
 def test_answers_from_other_threads_keep_the_window_full_until_the_queue_is_empty():
     method = _Method()
     window = CallWindow(method, 4)
