@@ -316,10 +316,15 @@ def equivalents() -> dict[str, str]:
     return listed
 
 
+def _metas(path: str) -> list[Path]:
+    """mutmut's result files of the module, or of every module under the folder, at `path`."""
+    target = ROOT / "mutants" / path
+    return [Path(str(target) + ".meta")] if path.endswith(".py") else sorted(target.rglob("*.py.meta"))
+
+
 def results(path: str) -> dict[str, str]:
     """{mutant name: status} for every mutant mutmut made in the file(s) under `path`."""
-    target = ROOT / "mutants" / path
-    metas = [Path(str(target) + ".meta")] if path.endswith(".py") else sorted(target.rglob("*.py.meta"))
+    metas = _metas(path)
     statuses = {}
     for meta in metas:
         if meta.exists():
@@ -331,8 +336,7 @@ def results(path: str) -> dict[str, str]:
 def keep_earlier_kills(path: str, earlier: dict[str, str]) -> None:
     """Mark killed again, in mutmut's results, each mutant an earlier run killed that this run did not re-run
     (same mutant name: its function is unchanged). Only valid when tests were added, not weakened."""
-    target = ROOT / "mutants" / path
-    metas = [Path(str(target) + ".meta")] if path.endswith(".py") else sorted(target.rglob("*.py.meta"))
+    metas = _metas(path)
     for meta in metas:
         data = json.loads(meta.read_text())
         codes = data["exit_code_by_key"]
@@ -372,8 +376,7 @@ def samples_file(seed: int) -> Path:
 
 def sample_names(path: str, fraction: float, seed: int) -> list[str]:
     """A random share of each module's mutants (at least one per module), the same for the same seed and source."""
-    target = ROOT / "mutants" / path
-    metas = [Path(str(target) + ".meta")] if path.endswith(".py") else sorted(target.rglob("*.py.meta"))
+    metas = _metas(path)
     chosen = []
     for meta in metas:
         names = sorted(json.loads(meta.read_text())["exit_code_by_key"]) if meta.exists() else []
@@ -385,8 +388,12 @@ def sample_names(path: str, fraction: float, seed: int) -> list[str]:
     return chosen
 
 
+def _kept(seed: int) -> dict[str, str]:
+    return json.loads(samples_file(seed).read_text()) if samples_file(seed).exists() else {}
+
+
 def keep_sample_results(names: list[str], statuses: dict[str, str], seed: int) -> None:
-    kept = json.loads(samples_file(seed).read_text()) if samples_file(seed).exists() else {}
+    kept = _kept(seed)
     kept.update({name: statuses[name] for name in names if statuses.get(name) not in (None, "not checked")})
     samples_file(seed).write_text(json.dumps(kept, indent=1, sort_keys=True))
 
@@ -403,7 +410,7 @@ def wilson(killed: int, total: int) -> tuple[float, float]:
 
 def sample_score_line(path: str, listed: dict[str, str], seed: int) -> tuple[str, list[str]]:
     """The killed share of the sampled mutants of `path` (equivalents left out) and the sampled survivors."""
-    kept = json.loads(samples_file(seed).read_text()) if samples_file(seed).exists() else {}
+    kept = _kept(seed)
     everything = results(path)
     sampled = {n: kept[n] for n in everything if n in kept and not (n in listed and kept[n] not in KILLED)}
     killed = sum(status in KILLED for status in sampled.values())

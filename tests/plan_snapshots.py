@@ -16,10 +16,10 @@ if str(ROOT) not in sys.path:
 from offline.engine import StackFile, run_program  # noqa: E402
 
 SNAPSHOTS = ROOT / "tests" / "snapshots"
+# The shipped stacks (the repo's own, dev and prod first, then tests/stacks/), by stack name.
 STACK_FILES = {
-    "dev": ROOT / "Pulumi.dev.yaml",
-    "prod": ROOT / "Pulumi.prod.yaml",
-    **{p.stem.removeprefix("Pulumi."): p for p in sorted((ROOT / "tests" / "stacks").glob("Pulumi.*.yaml"))},
+    p.stem.removeprefix("Pulumi."): p
+    for p in [*sorted(ROOT.glob("Pulumi.*.yaml")), *sorted((ROOT / "tests" / "stacks").glob("Pulumi.*.yaml"))]
 }
 OPTIONS = ("protect", "retainOnDelete")
 
@@ -38,7 +38,7 @@ def snapshot_lines(run) -> list[str]:
         if resource.get("dependencies"):  # what it waits for: creation and deletion order
             fields.append(f"@dependencies={digest(sorted(resource['dependencies']))}")
         fields += [f"{key}={digest(value)}" for key, value in sorted((resource.get("inputs") or {}).items())]
-        registered = getattr(run, "component_outputs", {}).get(resource["urn"], {})
+        registered = run.component_outputs.get(resource["urn"], {})
         fields += [f"out.{key}={digest(value)}" for key, value in sorted(registered.items())]
         lines.append(" ".join([resource["urn"].removeprefix(prefix), *fields]))
     # the stack outputs users read with `pulumi stack output` (the collector's URL, bucket names...)

@@ -90,10 +90,10 @@ def _snowplow_components(cls=None):
         yield from _snowplow_components(sub)
 
 
-def test_options_given_to_any_component_reach_everything_it_creates(monkeypatch):
+def test_options_given_to_any_component_reach_everything_it_creates(full, monkeypatch):
     """A component hands its options to itself and so to its children (Pulumi children inherit `protect` and
     providers from their parent): given `protect`, nothing it creates is left unprotected."""
-    run_program(StackFile.read(ROOT / "tests" / "stacks" / "Pulumi.full.yaml"))  # imports every component module
+    # `full` has planned the stack once already, so every component class is imported and listed below
     for component in set(_snowplow_components()):
 
         def init(self, name, args, opts=None, _original=component.__init__):

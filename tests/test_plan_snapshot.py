@@ -48,7 +48,7 @@ def test_a_snapshot_line_names_the_resource_its_guards_and_a_digest_per_input():
     from tests.plan_snapshots import snapshot_lines
 
     class Run:
-        stack, project, outputs = "s", "p", {}
+        stack, project, outputs, component_outputs = "s", "p", {}, {}
         resources = [
             {"urn": "urn:pulumi:s::p::aws:s3/bucket:Bucket::b", "protect": True, "inputs": {"b": 1, "a": "x"}},
             {"urn": "urn:pulumi:s::p::aws:sqs/queue:Queue::q", "protect": False, "retainOnDelete": False},

@@ -18,9 +18,10 @@ from offline import preview as preview_cli
 from offline.engine import StackFile, run_program
 from offline.policy import format_violations
 from tests.conftest import ROOT
+from tests.plan_snapshots import STACK_FILES as SHIPPED_STACKS
 from tests.policy_helpers import PACK_DIR, pack  # noqa: F401  (session fixture)
 
-STACK_FILES = sorted(ROOT.glob("Pulumi.*.yaml")) + sorted((ROOT / "tests" / "stacks").glob("Pulumi.*.yaml"))
+STACK_FILES = list(SHIPPED_STACKS.values())
 
 
 @dataclass(frozen=True)
